@@ -1,0 +1,83 @@
+# alknet — see README.md.
+#
+#   make                 ./alknet against the system BearSSL (Debian: libbearssl-dev)
+#   make BEARSSL_SRC=DIR build BearSSL from a source tree instead (into build/)
+#   make check           the whole test suite; ends with "N passed, N failed"
+#   make check-asan      the suite again, alknet built with ASan + UBSan (clang)
+#   make clean
+
+CC ?= cc
+OPT ?= -O2
+WARN = -std=c99 -Wall -Wextra -Wshadow -pedantic
+CFLAGS ?= $(OPT)
+LDFLAGS ?=
+PYTHON ?= python3
+B = build
+
+ifeq ($(BEARSSL_SRC),)
+  BR_CPPFLAGS =
+  BR_LIBS = -lbearssl
+  BR_LIB =
+else
+  BR_DIR = $(B)/bearssl-src
+  BR_CPPFLAGS = -I$(BEARSSL_SRC)/inc
+  BR_LIB = $(BR_DIR)/libbearssl.a
+  BR_LIBS = $(BR_LIB)
+  BR_SRCS := $(wildcard $(BEARSSL_SRC)/src/*.c $(BEARSSL_SRC)/src/*/*.c)
+  BR_OBJS := $(patsubst $(BEARSSL_SRC)/src/%.c,$(BR_DIR)/obj/%.o,$(BR_SRCS))
+  ifeq ($(BR_SRCS),)
+    $(error BEARSSL_SRC=$(BEARSSL_SRC) holds no BearSSL sources (expected src/*.c and inc/))
+  endif
+endif
+
+SRC = alknet.c alknet.h
+
+.PHONY: all check check-asan unit clean bench
+all: alknet
+
+alknet: $(SRC) $(BR_LIB)
+	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
+
+$(B)/unit: tests/unit.c $(SRC) $(BR_LIB)
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ tests/unit.c $(LDFLAGS) $(BR_LIBS)
+
+$(B)/blast: tests/blast.c
+	@mkdir -p $(B)
+	$(CC) -std=c99 -Wall -Wextra -pedantic -O2 -o $@ tests/blast.c
+
+unit: $(B)/unit
+
+check: alknet $(B)/unit $(B)/blast
+	ALKNET=./alknet UNIT=$(B)/unit BLAST=$(B)/blast $(PYTHON) tests/run.py $(TESTS)
+
+# Sanitizers: clang, and BearSSL from the system (not instrumented; its
+# unaligned fast paths would otherwise trip UBSan's alignment check).
+SAN = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANCC ?= clang
+$(B)/asan/alknet: $(SRC) $(BR_LIB)
+	@mkdir -p $(B)/asan
+	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ alknet.c $(BR_LIBS)
+$(B)/asan/unit: tests/unit.c $(SRC) $(BR_LIB)
+	@mkdir -p $(B)/asan
+	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ tests/unit.c $(BR_LIBS)
+
+check-asan: $(B)/asan/alknet $(B)/asan/unit $(B)/blast
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ALKNET=$(B)/asan/alknet UNIT=$(B)/asan/unit BLAST=$(B)/blast ALK_SANITIZED=1 \
+	$(PYTHON) tests/run.py $(TESTS)
+
+bench: alknet $(B)/blast
+	ALKNET=./alknet BLAST=$(B)/blast $(PYTHON) bench/bench.py $(BENCH_ARGS)
+
+ifneq ($(BEARSSL_SRC),)
+$(BR_LIB): $(BR_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+$(BR_DIR)/obj/%.o: $(BEARSSL_SRC)/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -I$(BEARSSL_SRC)/src -I$(BEARSSL_SRC)/inc -c $< -o $@
+endif
+
+clean:
+	rm -rf alknet $(B)

@@ -1,0 +1,4526 @@
+/*
+ * alknet — TCP streams carried through a minimal SSH-2 stack, with a
+ * SOCKS5h proxy in front. One file, one single-threaded poll() loop,
+ * non-blocking everything. BearSSL provides hashes, X25519, AES-GCM and
+ * ChaCha20; Ed25519, Poly1305 and the SSH protocol are written here.
+ *
+ * Build:  make            (cc -std=c99 ... alknet.c -lbearssl)
+ * Tests:  make check      tests/unit.c includes this file with ALKNET_NO_MAIN
+ *
+ *  1 limits, build switches          10 key exchange (kex_)
+ *  2 bytes, wipe, random, time        11 user authentication (ua_)
+ *  3 bounded reader/writer (rd_ wr_)  12 channels (ch_)
+ *  4 errors, logging (log_)           13 SOCKS5h (sx_)
+ *  5 Ed25519, Poly1305 (ed_ poly_)    14 message dispatch (tp_dispatch)
+ *  6 ciphers, X25519 glue (ci_)       15 event loop (ev_)
+ *  7 keys, known_hosts (key_ kh_)     16 client (cl_)
+ *  8 sockets, byte queues (net_ buf_) 17 command line, config (cfg_)
+ *  9 SSH transport (tp_)              18 keygen, pubkey, main
+ *
+ * Each section starts with a banner "SECTION N:" that grep finds. Sections
+ * are ordered bottom-up: helpers first, main last.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "alknet.h"
+
+#include <bearssl.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+/* ==================== SECTION 1: limits, build switches ==================== */
+
+/*
+ * Sizes come from the RFCs; the memory budget they imply is written here so
+ * that --max-channels and connection counts translate into RAM.
+ *
+ * Per SSH connection (allocated at connect/accept):
+ *   struct ssh with both cipher states        ~ 3 KiB
+ *   input buffer  ALK_IBUF (allocated while data flows)      128 KiB
+ *   output buffer grows to ALK_OBUF_HIGH + one packet         ~ 160 KiB
+ *   key exchange state only during a kex                       ~ 1 KiB
+ * Per channel:
+ *   struct chan                                               ~ 160 B
+ *   SOCKS handshake state, freed when the stream opens        ~ 540 B
+ *   queue towards a slow local reader: allocated only while data waits,
+ *   bounded by the window we grant (ALK_WINDOW), freed when drained.
+ * So an idle stream costs a struct chan and its socket; a stalled stream
+ * costs at most ALK_WINDOW more.
+ */
+#define ALK_PKT_MAX 35000          /* RFC 4253 6.1: packet_length we accept */
+#define ALK_PAYLOAD_MAX 32768      /* RFC 4253 6.1: payload we must accept */
+#define ALK_CHAN_MAXPKT 32768      /* max data per CHANNEL_DATA we announce */
+#define ALK_WINDOW (2u << 20)      /* receive window we grant per channel */
+#define ALK_IBUF (128u << 10)      /* SSH input buffer: several packets per read */
+#define ALK_OBUF_HIGH (128u << 10) /* stop reading local sockets above this */
+#define ALK_OBUF_MAX (1u << 20)    /* stop reading the peer above this */
+#define ALK_TAG 16                 /* every cipher we speak is an AEAD with 16-byte tag */
+#define ALK_VERLINE_MAX 255        /* RFC 4253 4.2: identification line incl. CR LF */
+#define ALK_PREBANNER_MAX 8192     /* lines a server may send before its version */
+#define ALK_SOCKS_MAX 515          /* RFC 1929 auth request (513) + slack */
+#define ALK_DEFER_MAX 65536        /* control packets held back during our kex */
+#define ALK_MAX_CHANNELS 65536     /* per connection, client side */
+#define ALK_SOCKS_TIMEOUT_MS 30000 /* SOCKS handshake must finish within this */
+#define ALK_OPEN_TIMEOUT_MS 90000  /* channel open must be answered within this */
+#define ALK_CONNECT_TIMEOUT_MS 15000
+#define ALK_HANDSHAKE_TIMEOUT_MS 30000
+#define ALK_REKEY_BYTES (1ull << 30) /* spec 2: rekey after 1 GiB ... */
+#define ALK_REKEY_MS (3600ll * 1000) /* ... or one hour */
+#define ALK_KEEPALIVE_COUNT 3      /* unanswered keepalives before the peer is dead */
+
+#define ALK_ID_STRING "SSH-2.0-alknet_" ALK_VERSION
+#define ALK_USER_DEFAULT "alknet"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ALK_UNUSED __attribute__((unused))
+#define ALK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ALK_UNUSED
+#define ALK_PRINTF(a, b)
+#endif
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* "Cannot happen" checks: assert in test builds, plain conditions otherwise. */
+#ifdef ALKNET_TEST
+#include <assert.h>
+#define ALWAYS(x) (assert(x), 1)
+#define NEVER(x) (assert(!(x)), 0)
+#else
+#define ALWAYS(x) (x)
+#define NEVER(x) (x)
+#endif
+
+/* ==================== SECTION 2: bytes, wipe, random, time ==================== */
+
+static uint32_t ld32_be(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void st32_be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static uint32_t ld32_le(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+static void st32_le(uint8_t *p, uint32_t v)
+{
+    p[3] = (uint8_t)(v >> 24), p[2] = (uint8_t)(v >> 16), p[1] = (uint8_t)(v >> 8);
+    p[0] = (uint8_t)v;
+}
+static uint64_t ld64_le(const uint8_t *p)
+{
+    return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p);
+}
+static void st64_le(uint8_t *p, uint64_t v)
+{
+    st32_le(p, (uint32_t)v), st32_le(p + 4, (uint32_t)(v >> 32));
+}
+static void st64_be(uint8_t *p, uint64_t v)
+{
+    st32_be(p, (uint32_t)(v >> 32)), st32_be(p + 4, (uint32_t)v);
+}
+static uint64_t ld64_be(const uint8_t *p)
+{
+    return (uint64_t)ld32_be(p) << 32 | ld32_be(p + 4);
+}
+
+/* Zeroes secrets in a way the compiler may not drop as a dead store. */
+static void wipe(void *p, size_t n)
+{
+    volatile uint8_t *q = p;
+    while (n--) *q++ = 0;
+}
+#define WIPE(x) wipe(&(x), sizeof(x))
+
+/* Constant-time comparison of secrets and tags: 0 if equal, -1 otherwise. */
+static int ct_cmp(const void *a, const void *b, size_t n)
+{
+    const uint8_t *x = a, *y = b;
+    uint32_t d = 0;
+    for (size_t i = 0; i < n; i++) d |= (uint32_t)(x[i] ^ y[i]);
+    return (int)(1 & ((d - 1) >> 8)) - 1;
+}
+
+/* Allocation that callers never need to NULL-check: running out of memory
+ * in this process means every tunnel is in trouble anyway, and a clean exit
+ * is better than limping. Used only for bounded sizes. */
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("alknet: out of memory\n", stderr);
+        exit(ALK_EXIT_FAIL);
+    }
+    return p;
+}
+static void *xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) {
+        fputs("alknet: out of memory\n", stderr);
+        exit(ALK_EXIT_FAIL);
+    }
+    return p;
+}
+static void *xrealloc(void *q, size_t n)
+{
+    void *p = realloc(q, n ? n : 1);
+    if (!p) {
+        fputs("alknet: out of memory\n", stderr);
+        exit(ALK_EXIT_FAIL);
+    }
+    return p;
+}
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+/* A length-delimited view into someone else's bytes (never owns memory). */
+struct str {
+    const uint8_t *p;
+    size_t n;
+};
+static int str_eq(struct str s, const char *z)
+{
+    size_t n = strlen(z);
+    return s.n == n && memcmp(s.p, z, n) == 0;
+}
+
+/* RFC 4648 base64, as in OpenSSH key files. */
+static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Writes the encoding of src and a NUL into dst (cap >= 4*ceil(n/3)+1);
+ * `pad` chooses '=' padding. Returns the length written. */
+static size_t b64_enc(char *dst, const uint8_t *src, size_t n, int pad)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)src[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)src[i + 1] << 8;
+        if (i + 2 < n) v |= src[i + 2];
+        dst[o++] = b64_chars[v >> 18 & 63];
+        dst[o++] = b64_chars[v >> 12 & 63];
+        if (i + 1 < n) dst[o++] = b64_chars[v >> 6 & 63];
+        else if (pad) dst[o++] = '=';
+        if (i + 2 < n) dst[o++] = b64_chars[v & 63];
+        else if (pad) dst[o++] = '=';
+    }
+    dst[o] = 0;
+    return o;
+}
+
+/* Decodes base64, skipping white space; '=' ends the data. Returns the
+ * number of bytes written, or -1 on a bad character or overflow. */
+static long b64_dec(uint8_t *dst, size_t cap, const char *src, size_t n)
+{
+    uint32_t v = 0;
+    size_t o = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)src[i], d;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+        if (c == '=') break;
+        if (c >= 'A' && c <= 'Z') d = c - 'A';
+        else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') d = c - '0' + 52;
+        else if (c == '+') d = 62;
+        else if (c == '/') d = 63;
+        else return -1;
+        v = v << 6 | (uint32_t)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap) return -1;
+            dst[o++] = (uint8_t)(v >> bits);
+        }
+    }
+    return (long)o;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Randomness: getrandom(), or /dev/urandom where the kernel lacks it (old
+ * router kernels), and no other source. Small requests (padding, nonces,
+ * ephemeral keys) are served from a pool so that a bulk transfer does not
+ * pay a system call per packet; bytes handed out are wiped from the pool.
+ * ALKNET_TEST builds replace the source with a seeded ChaCha20 stream so
+ * that fuzzing and known-answer tests are reproducible.
+ */
+static struct {
+    uint8_t pool[1024];
+    size_t avail;
+#ifdef ALKNET_TEST
+    uint8_t key[32];
+    uint32_t ctr;
+    int det;
+#endif
+} rnd;
+
+static void rnd_sys(uint8_t *p, size_t n)
+{
+#ifdef ALKNET_TEST
+    if (rnd.det) {
+        static const uint8_t iv[12];
+        memset(p, 0, n);
+        rnd.ctr = br_chacha20_ct_run(rnd.key, iv, rnd.ctr, p, n);
+        return;
+    }
+#endif
+    while (n > 0) {
+        ssize_t r = -1;
+#if defined(__linux__)
+        r = getrandom(p, n, 0);
+        if (r < 0 && errno == EINTR) continue;
+#endif
+        if (r <= 0) {
+            int fd = open("/dev/urandom", O_RDONLY);
+            r = fd < 0 ? -1 : read(fd, p, n);
+            if (fd >= 0) close(fd);
+            if (r <= 0) {
+                fputs("alknet: no randomness available (getrandom, /dev/urandom)\n", stderr);
+                abort();
+            }
+        }
+        p += r, n -= (size_t)r;
+    }
+}
+
+static void rnd_bytes(void *out, size_t n)
+{
+    uint8_t *p = out;
+    if (n > sizeof rnd.pool / 4) {
+        rnd_sys(p, n);
+        return;
+    }
+    if (rnd.avail < n) {
+        rnd_sys(rnd.pool, sizeof rnd.pool);
+        rnd.avail = sizeof rnd.pool;
+    }
+    uint8_t *src = rnd.pool + sizeof rnd.pool - rnd.avail;
+    memcpy(p, src, n);
+    wipe(src, n);
+    rnd.avail -= n;
+}
+
+static uint32_t rnd_u32(void)
+{
+    uint8_t b[4];
+    rnd_bytes(b, 4);
+    return ld32_le(b);
+}
+
+#ifdef ALKNET_TEST
+/* Test builds: make every random byte a function of `seed`. */
+static void rnd_test_seed(uint64_t seed)
+{
+    memset(rnd.key, 0, sizeof rnd.key);
+    st64_le(rnd.key, seed);
+    rnd.ctr = 0, rnd.avail = 0, rnd.det = 1;
+}
+#endif
+
+/* ==================== SECTION 3: bounded reader/writer (rd_ wr_) ==================== */
+
+/*
+ * Every untrusted byte is read through struct rd: SSH payloads, SOCKS
+ * requests, key files. The error is sticky, so a handler reads every field
+ * and checks once at the end with rd_end() (OpenSSH's sshpkt_get_end).
+ * Bounds are checked by subtracting on the known side; strings come back as
+ * views into the input, never copies.
+ */
+struct rd {
+    const uint8_t *p;
+    size_t len, off;
+    int bad;
+};
+
+static struct rd rd_init(const void *p, size_t n)
+{
+    struct rd r = {p, n, 0, 0};
+    return r;
+}
+static uint8_t rd_u8(struct rd *r)
+{
+    if (r->bad || r->len - r->off < 1) {
+        r->bad = 1;
+        return 0;
+    }
+    return r->p[r->off++];
+}
+static uint32_t rd_u32(struct rd *r)
+{
+    if (r->bad || r->len - r->off < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    r->off += 4;
+    return ld32_be(r->p + r->off - 4);
+}
+static int rd_bool(struct rd *r) { return rd_u8(r) != 0; }
+/* A view of the next n bytes. */
+static struct str rd_bytes(struct rd *r, size_t n)
+{
+    struct str s = {NULL, 0};
+    if (r->bad || r->len - r->off < n) {
+        r->bad = 1;
+        return s;
+    }
+    s.p = r->p + r->off, s.n = n;
+    r->off += n;
+    return s;
+}
+/* RFC 4251 5 "string": uint32 length + bytes; longer than max is an error. */
+static struct str rd_str(struct rd *r, size_t max)
+{
+    uint32_t n = rd_u32(r);
+    if (n > max) {
+        r->bad = 1;
+        struct str s = {NULL, 0};
+        return s;
+    }
+    return rd_bytes(r, n);
+}
+/* A string that must have exactly n bytes (keys, signatures). */
+static const uint8_t *rd_fixed(struct rd *r, size_t n)
+{
+    struct str s = rd_str(r, n);
+    if (s.n != n) r->bad = 1;
+    return r->bad ? NULL : s.p;
+}
+static int rd_end(const struct rd *r) { return !r->bad && r->off == r->len; }
+
+/*
+ * The writer: fixed capacity, sticky overflow. SSH packets are built in
+ * place in the connection's output buffer (see tp_begin), so the same
+ * functions serve packets, key files and exchange-hash inputs.
+ */
+struct wr {
+    uint8_t *p;
+    size_t cap, len;
+    int bad;
+};
+
+static struct wr wr_init(void *p, size_t cap)
+{
+    struct wr w = {p, cap, 0, 0};
+    return w;
+}
+static uint8_t *wr_room(struct wr *w, size_t n)
+{
+    if (w->bad || w->cap - w->len < n) {
+        w->bad = 1;
+        return NULL;
+    }
+    w->len += n;
+    return w->p + w->len - n;
+}
+static void wr_u8(struct wr *w, uint8_t v)
+{
+    uint8_t *q = wr_room(w, 1);
+    if (q) *q = v;
+}
+static void wr_u32(struct wr *w, uint32_t v)
+{
+    uint8_t *q = wr_room(w, 4);
+    if (q) st32_be(q, v);
+}
+static void wr_bytes(struct wr *w, const void *p, size_t n)
+{
+    uint8_t *q = wr_room(w, n);
+    if (q && n) memcpy(q, p, n);
+}
+static void wr_str(struct wr *w, const void *p, size_t n)
+{
+    wr_u32(w, (uint32_t)n);
+    wr_bytes(w, p, n);
+}
+static void wr_cstr(struct wr *w, const char *s) { wr_str(w, s, strlen(s)); }
+/* RFC 4251 5 "mpint" from an unsigned big-endian number. */
+static void wr_mpint(struct wr *w, const uint8_t *p, size_t n)
+{
+    while (n > 0 && p[0] == 0) p++, n--;
+    int pad = n > 0 && (p[0] & 0x80);
+    wr_u32(w, (uint32_t)(n + (size_t)pad));
+    if (pad) wr_u8(w, 0);
+    wr_bytes(w, p, n);
+}
+
+/* ==================== SECTION 4: errors, logging (log_) ==================== */
+
+/*
+ * Errors belong to a connection or a stream, never to the process: after
+ * start-up nothing calls exit() because of what a peer sent. Handlers
+ * return -E_*; the first error sticks in the connection (as in BearSSL) and
+ * the connection sends DISCONNECT if it still can and is reaped.
+ */
+#define ALK_ERRORS(X)                                                                              \
+    X(PROTO, "protocol violation")                                                                 \
+    X(MAC, "message authentication failed")                                                        \
+    X(LIMIT, "limit exceeded")                                                                     \
+    X(IO, "connection error")                                                                      \
+    X(CLOSED, "connection closed by peer")                                                         \
+    X(ALGO, "no algorithm in common")                                                              \
+    X(HOSTKEY, "host key not trusted")                                                             \
+    X(AUTH, "authentication refused")                                                              \
+    X(TIMEOUT, "timed out")                                                                        \
+    X(DISC, "disconnected by peer")                                                                \
+    X(LOCAL, "closed locally")
+
+enum {
+    E_OK = 0,
+#define X(n, s) E_##n,
+    ALK_ERRORS(X)
+#undef X
+};
+static const char *const err_text[] = {
+    "ok",
+#define X(n, s) s,
+    ALK_ERRORS(X)
+#undef X
+};
+static const char *err_str(int e)
+{
+    e = e < 0 ? -e : e;
+    return (size_t)e < ARRAY_LEN(err_text) ? err_text[e] : "error";
+}
+
+enum { L_ERR, L_WARN, L_INFO, L_DEBUG, L_TRACE };
+static struct {
+    int level;  /* highest level printed */
+    int syslog; /* --syslog: lines go to syslog(3) instead of stderr */
+} lg = {L_INFO, 0};
+
+/*
+ * One line per event: time, level, connection id, text. At -vv the
+ * function name is added. Never log a secret; peer strings go through
+ * log_esc() first.
+ */
+static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char cid[16] = "";
+    if (id) snprintf(cid, sizeof cid, "c%u ", id);
+    if (lg.syslog) {
+        static const int pri[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
+        syslog(pri[lvl], "%s%s", cid, msg);
+        return;
+    }
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    char tbuf[32];
+    strftime(tbuf, sizeof tbuf, "%Y-%m-%d %H:%M:%S", &tm);
+    if (lg.level >= L_TRACE)
+        fprintf(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid,
+                fn, msg);
+    else
+        fprintf(stderr, "%s.%03ld %-5s %s%s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, msg);
+}
+#define LOG(lvl, id, ...)                                                                          \
+    do {                                                                                           \
+        if ((lvl) <= lg.level) log_emit((lvl), (id), __func__, __VA_ARGS__);                       \
+    } while (0)
+
+/*
+ * Makes a peer-supplied string safe to print: printable ASCII is kept,
+ * everything else becomes \xNN, and the result is cut at 200 bytes. The
+ * result lives in one of four rotating static buffers, enough for one log
+ * line.
+ */
+static const char *log_esc(const void *p, size_t n)
+{
+    static char bufs[4][220];
+    static unsigned k;
+    char *o = bufs[k++ & 3];
+    const uint8_t *s = p;
+    size_t j = 0;
+    for (size_t i = 0; i < n && j < 200; i++) {
+        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') o[j++] = (char)s[i];
+        else j += (size_t)snprintf(o + j, 5, "\\x%02x", s[i]);
+    }
+    if (n > 0 && j >= 200) memcpy(o + j, "...", 4), j += 3;
+    o[j] = 0;
+    return o;
+}
+static const char *log_str(struct str s) { return log_esc(s.p, s.n); }
+
+/* A user-facing message for the command line: "alknet: ...", always shown
+ * (also with -q), used for start-up errors and final failures. */
+static ALK_PRINTF(1, 2) void say(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (lg.syslog) syslog(LOG_ERR, "%s", msg);
+    else fprintf(stderr, "alknet: %s\n", msg);
+}
+
+/* snprintf for messages, where cutting an over-long text short is fine. */
+static ALK_PRINTF(3, 4) void strfmt(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* ==================== SECTION 5: Ed25519, Poly1305 (ed_ poly_) ==================== */
+
+#include "wip/crypto.inc" /* WIP-CRYPTO: pasted here once reviewed */
+
+/* ==================== SECTION 6: ciphers, X25519 glue (ci_) ==================== */
+
+/*
+ * Packet protection. Every cipher alknet speaks is an AEAD with a 16-byte
+ * tag, so a sealed packet is  uint32 length | body | tag  and sealing
+ * happens in place in the output buffer (the tag lands right after the
+ * body). Opening verifies the tag and decrypts in place in the input
+ * buffer. Those in-place passes are the only touches of payload bytes
+ * between the read() and the write() (see SECTION 9).
+ *
+ * chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305) is not
+ * the RFC 8439 AEAD: 64 bytes of key are K_2 (first 32, payload and MAC) and
+ * K_1 (last 32, length only); the nonce is the 64-bit big-endian sequence
+ * number in the original 64/64 ChaCha layout; the Poly1305 key is the first
+ * 32 bytes of K_2's block 0; the tag covers the encrypted length and body.
+ * BearSSL's ChaCha20 takes an RFC 8439 12-byte nonce (32-bit counter), so
+ * the 64-bit counter's high word becomes the first nonce word (always 0).
+ *
+ * aes128-gcm@openssh.com / aes256-gcm@openssh.com (RFC 5647 as OpenSSH does
+ * it): the length is additional data, in the clear; the 12-byte IV is a
+ * 4-byte fixed part and a 64-bit invocation counter bumped per packet.
+ */
+struct ci_dir;
+struct ci_alg {
+    const char *name;
+    unsigned keylen, ivlen, block;
+    void (*init)(struct ci_dir *d, const uint8_t *key, const uint8_t *iv);
+    uint32_t (*len)(struct ci_dir *d, const uint8_t in[4]); /* packet_length, input untouched */
+    void (*seal)(struct ci_dir *d, uint8_t *pkt, size_t n); /* pkt: 4-byte length + n bytes */
+    int (*open)(struct ci_dir *d, uint8_t *pkt, size_t n);  /* 0, or -1 if the tag is wrong */
+};
+
+/* One direction of a connection's packet protection. */
+struct ci_dir {
+    const struct ci_alg *alg; /* NULL before the first NEWKEYS: no protection */
+    uint32_t seq;             /* RFC 4253 6.4 sequence number */
+    uint64_t bytes;           /* since the last kex, for our own rekey */
+    union {
+        struct {
+            uint8_t main[32], hdr[32]; /* K_2, K_1 */
+        } cc;
+        struct {
+            br_aes_gen_ctr_keys aes;
+            br_gcm_context gcm; /* points into .aes: never memcpy a ci_dir */
+            uint8_t iv[12];
+        } gcm;
+    } k;
+};
+
+/* Fastest implementations BearSSL has on this CPU, chosen once (ci_init). */
+static struct {
+    br_chacha20_run chacha;
+    const br_block_ctr_class *aes;
+    br_ghash ghash;
+    int aes_hw; /* AES-NI + PCLMUL present: AES-GCM goes first by default */
+} ci;
+
+static void ci_init(void)
+{
+    ci.chacha = br_chacha20_sse2_get();
+    if (!ci.chacha) ci.chacha = &br_chacha20_ct_run;
+    ci.aes = br_aes_x86ni_ctr_get_vtable();
+    ci.ghash = br_ghash_pclmul_get();
+    ci.aes_hw = ci.aes && ci.ghash;
+    if (!ci.aes) ci.aes = sizeof(void *) >= 8 ? &br_aes_ct64_ctr_vtable : &br_aes_ct_ctr_vtable;
+    if (!ci.ghash) ci.ghash = sizeof(void *) >= 8 ? &br_ghash_ctmul64 : &br_ghash_ctmul;
+}
+
+static void cc_init(struct ci_dir *d, const uint8_t *key, const uint8_t *iv)
+{
+    (void)iv;
+    memcpy(d->k.cc.main, key, 32);
+    memcpy(d->k.cc.hdr, key + 32, 32);
+}
+static void cc_nonce(uint8_t iv[12], uint32_t seq)
+{
+    memset(iv, 0, 12);
+    st32_be(iv + 8, seq);
+}
+static uint32_t cc_len(struct ci_dir *d, const uint8_t in[4])
+{
+    uint8_t iv[12], b[4];
+    memcpy(b, in, 4);
+    cc_nonce(iv, d->seq);
+    ci.chacha(d->k.cc.hdr, iv, 0, b, 4);
+    return ld32_be(b);
+}
+static void cc_polykey(struct ci_dir *d, const uint8_t iv[12], uint8_t pk[32])
+{
+    memset(pk, 0, 32);
+    ci.chacha(d->k.cc.main, iv, 0, pk, 32);
+}
+static void cc_seal(struct ci_dir *d, uint8_t *pkt, size_t n)
+{
+    uint8_t iv[12], pk[32];
+    cc_nonce(iv, d->seq);
+    ci.chacha(d->k.cc.hdr, iv, 0, pkt, 4);
+    ci.chacha(d->k.cc.main, iv, 1, pkt + 4, n);
+    cc_polykey(d, iv, pk);
+    poly1305(pkt + 4 + n, pkt, 4 + n, pk);
+    WIPE(pk);
+}
+static int cc_open(struct ci_dir *d, uint8_t *pkt, size_t n)
+{
+    uint8_t iv[12], pk[32], tag[16];
+    cc_nonce(iv, d->seq);
+    cc_polykey(d, iv, pk);
+    poly1305(tag, pkt, 4 + n, pk);
+    WIPE(pk);
+    if (ct_cmp(tag, pkt + 4 + n, 16) != 0) return -1;
+    ci.chacha(d->k.cc.hdr, iv, 0, pkt, 4);
+    ci.chacha(d->k.cc.main, iv, 1, pkt + 4, n);
+    return 0;
+}
+
+static void gcm_init(struct ci_dir *d, const uint8_t *key, const uint8_t *iv)
+{
+    ci.aes->init(&d->k.gcm.aes.vtable, key, d->alg->keylen);
+    br_gcm_init(&d->k.gcm.gcm, &d->k.gcm.aes.vtable, ci.ghash);
+    memcpy(d->k.gcm.iv, iv, 12);
+}
+static uint32_t gcm_len(struct ci_dir *d, const uint8_t in[4])
+{
+    (void)d;
+    return ld32_be(in);
+}
+/* RFC 5647 7.1: the invocation counter is the IV's last 8 bytes. */
+static void gcm_next_iv(uint8_t iv[12]) { st64_be(iv + 4, ld64_be(iv + 4) + 1); }
+static void gcm_seal(struct ci_dir *d, uint8_t *pkt, size_t n)
+{
+    br_gcm_context *g = &d->k.gcm.gcm;
+    br_gcm_reset(g, d->k.gcm.iv, 12);
+    br_gcm_aad_inject(g, pkt, 4);
+    br_gcm_flip(g);
+    br_gcm_run(g, 1, pkt + 4, n);
+    br_gcm_get_tag(g, pkt + 4 + n);
+    gcm_next_iv(d->k.gcm.iv);
+}
+static int gcm_open(struct ci_dir *d, uint8_t *pkt, size_t n)
+{
+    br_gcm_context *g = &d->k.gcm.gcm;
+    br_gcm_reset(g, d->k.gcm.iv, 12);
+    br_gcm_aad_inject(g, pkt, 4);
+    br_gcm_flip(g);
+    br_gcm_run(g, 0, pkt + 4, n);
+    gcm_next_iv(d->k.gcm.iv);
+    return br_gcm_check_tag(g, pkt + 4 + n) ? 0 : -1;
+}
+
+/* The table: adding a cipher is adding a row. */
+static const struct ci_alg ci_algs[] = {
+    {"chacha20-poly1305@openssh.com", 64, 0, 8, cc_init, cc_len, cc_seal, cc_open},
+    {"aes128-gcm@openssh.com", 16, 12, 16, gcm_init, gcm_len, gcm_seal, gcm_open},
+    {"aes256-gcm@openssh.com", 32, 12, 16, gcm_init, gcm_len, gcm_seal, gcm_open},
+};
+
+static const struct ci_alg *ci_find(const char *name, size_t n)
+{
+    for (size_t i = 0; i < ARRAY_LEN(ci_algs); i++)
+        if (strlen(ci_algs[i].name) == n && memcmp(ci_algs[i].name, name, n) == 0)
+            return &ci_algs[i];
+    return NULL;
+}
+
+/* Default preference: AES-GCM first where the CPU has AES and carry-less
+ * multiply instructions, ChaCha20-Poly1305 first everywhere else. */
+static void ci_default_list(char *out, size_t cap)
+{
+    if (ci.aes_hw)
+        snprintf(out, cap, "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                           "chacha20-poly1305@openssh.com");
+    else
+        snprintf(out, cap, "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+                           "aes256-gcm@openssh.com");
+}
+
+/* Installs key material for one direction; wipes the previous keys. */
+static void ci_install(struct ci_dir *d, const struct ci_alg *alg, const uint8_t *key,
+                       const uint8_t *iv)
+{
+    WIPE(d->k);
+    d->alg = alg;
+    d->bytes = 0;
+    alg->init(d, key, iv);
+}
+
+/*
+ * X25519 through BearSSL (RFC 7748). BearSSL's generic EC API takes the
+ * scalar big-endian, while X25519 private keys are little-endian byte
+ * strings, hence the reversal; points are the RFC's little-endian u.
+ * Returns -1 when the result is all zeros (a small-order peer point: RFC
+ * 7748 6.1, RFC 8731 3), which SSH must reject.
+ */
+static int ci_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
+{
+    uint8_t k[32];
+    for (int i = 0; i < 32; i++) k[i] = sk[31 - i];
+    memcpy(out, pk, 32);
+    uint32_t ok = br_ec_c25519_m31.mul(out, 32, k, 32, BR_EC_curve25519);
+    WIPE(k);
+    uint8_t z = 0;
+    for (int i = 0; i < 32; i++) z |= out[i];
+    return ok && z ? 0 : -1;
+}
+static void ci_x25519_base(uint8_t pk[32], const uint8_t sk[32])
+{
+    static const uint8_t nine[32] = {9};
+    ci_x25519(pk, sk, nine);
+}
+
+static void sha256(uint8_t out[32], const void *p, size_t n)
+{
+    br_sha256_context h;
+    br_sha256_init(&h);
+    br_sha256_update(&h, p, n);
+    br_sha256_out(&h, out);
+}
+
+/* ==================== SECTION 7: keys, known_hosts (key_ kh_) ==================== */
+
+/*
+ * Keys are ssh-ed25519 only, stored as OpenSSH stores them, so that files
+ * move freely between alknet and ssh/ssh-keygen:
+ *   private: PEM "OPENSSH PRIVATE KEY" around openssh-key-v1 (PROTOCOL.key),
+ *            unencrypted; encrypted ones are refused with advice.
+ *   public:  "ssh-ed25519 BASE64(blob) comment", blob = string "ssh-ed25519"
+ *            string pk[32]   (RFC 8709 4).
+ */
+#define KEY_BLOB_LEN 51 /* 4 + 11 + 4 + 32 */
+#define KEY_FP_LEN 51   /* "SHA256:" + 43 base64 characters + NUL */
+#define KEY_FILE_MAX 65536
+static const char key_magic[] = "openssh-key-v1"; /* followed by a NUL on the wire */
+static const char pem_begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+static const char pem_end[] = "-----END OPENSSH PRIVATE KEY-----";
+
+struct key {
+    uint8_t pk[32];
+    uint8_t seed[32]; /* the private key proper; zero in public-only keys */
+    int priv;
+    char comment[256];
+};
+
+static void key_blob(const uint8_t pk[32], uint8_t out[KEY_BLOB_LEN])
+{
+    struct wr w = wr_init(out, KEY_BLOB_LEN);
+    wr_cstr(&w, "ssh-ed25519");
+    wr_str(&w, pk, 32);
+}
+
+/* "SHA256:..." exactly as ssh-keygen -l prints it. */
+static void key_fp(const uint8_t pk[32], char out[KEY_FP_LEN])
+{
+    uint8_t blob[KEY_BLOB_LEN], h[32];
+    key_blob(pk, blob);
+    sha256(h, blob, sizeof blob);
+    memcpy(out, "SHA256:", 7);
+    b64_enc(out + 7, h, 32, 0);
+}
+
+/* Parses a public key blob; 0, or -1 if it is not ssh-ed25519. */
+static int key_from_blob(struct str blob, uint8_t pk[32])
+{
+    struct rd r = rd_init(blob.p, blob.n);
+    struct str t = rd_str(&r, 64);
+    const uint8_t *k = rd_fixed(&r, 32);
+    if (!rd_end(&r) || !str_eq(t, "ssh-ed25519")) return -1;
+    memcpy(pk, k, 32);
+    return 0;
+}
+
+/* Writes "ssh-ed25519 BASE64 comment" (no newline). */
+static void key_pub_line(const struct key *k, char *out, size_t cap)
+{
+    uint8_t blob[KEY_BLOB_LEN];
+    char b64[80];
+    key_blob(k->pk, blob);
+    b64_enc(b64, blob, sizeof blob, 1);
+    snprintf(out, cap, "ssh-ed25519 %s%s%s", b64, k->comment[0] ? " " : "", k->comment);
+}
+
+static const char *skip_ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    return s;
+}
+static size_t word_len(const char *s)
+{
+    size_t n = 0;
+    while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r') n++;
+    return n;
+}
+
+/*
+ * Parses "TYPE BASE64 [comment]" from s (NUL-terminated; may be followed by
+ * a newline). Returns 0 for an ssh-ed25519 key, 1 for a well-formed key of
+ * another type (callers skip those), -1 for garbage.
+ */
+static int key_parse_pub(const char *s, struct key *k)
+{
+    memset(k, 0, sizeof *k);
+    s = skip_ws(s);
+    size_t tn = word_len(s);
+    const char *b = skip_ws(s + tn);
+    size_t bn = word_len(b);
+    if (tn == 0 || bn == 0) return -1;
+    uint8_t blob[1024];
+    long n = b64_dec(blob, sizeof blob, b, bn);
+    if (n < 0) return -1;
+    struct rd r = rd_init(blob, (size_t)n);
+    struct str t = rd_str(&r, 64);
+    if (r.bad || t.n != tn || memcmp(t.p, s, tn) != 0) return -1;
+    if (!str_eq(t, "ssh-ed25519")) return 1;
+    struct str all = {blob, (size_t)n};
+    if (key_from_blob(all, k->pk) != 0) return -1;
+    const char *c = skip_ws(b + bn);
+    size_t cn = strcspn(c, "\r\n");
+    if (cn >= sizeof k->comment) cn = sizeof k->comment - 1;
+    memcpy(k->comment, c, cn);
+    k->comment[cn] = 0;
+    return 0;
+}
+
+/* Reads a whole small file into a NUL-terminated heap buffer. */
+static char *file_read(const char *path, size_t max, size_t *len, char *err, size_t errcap)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(max + 1);
+    size_t n = 0;
+    int bad = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, max - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+            bad = 1;
+            break;
+        }
+        n += (size_t)r;
+        if (r == 0 || n == max) break;
+    }
+    char extra;
+    if (n == max && read(fd, &extra, 1) == 1) {
+        snprintf(err, errcap, "%s is too large (over %zu bytes)", path, max);
+        bad = 1;
+    }
+    close(fd);
+    if (bad) {
+        wipe(buf, max + 1);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+/*
+ * Loads an OpenSSH private key file. On failure returns -1 with a message
+ * in err that names the file and says what to do. The checks follow
+ * OpenSSH: a private key readable by group or others is refused.
+ */
+static int key_load(const char *path, struct key *k, char *err, size_t errcap)
+{
+    struct stat st;
+    memset(k, 0, sizeof *k);
+    err[0] = 0;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errcap, "cannot open private key %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0 && st.st_uid == geteuid()) {
+        snprintf(err, errcap,
+                 "permissions %04o for private key %s are too open: it must not be accessible "
+                 "by others, so it is ignored (fix: chmod 600 %s)",
+                 (unsigned)(st.st_mode & 07777), path, path);
+        return -1;
+    }
+    size_t n;
+    char *text = file_read(path, KEY_FILE_MAX, &n, err, errcap);
+    if (!text) return -1;
+    int rc = -1;
+    uint8_t *bin = xmalloc(n);
+    const char *b = strstr(text, pem_begin), *e = b ? strstr(b, pem_end) : NULL;
+    long bn;
+    if (!b || !e) {
+        snprintf(err, errcap,
+                 "%s is not an OpenSSH private key (expected \"%s\"; convert other formats with "
+                 "ssh-keygen -p -f FILE)",
+                 path, pem_begin);
+        goto out;
+    }
+    b += strlen(pem_begin);
+    bn = b64_dec(bin, n, b, (size_t)(e - b));
+    struct rd r = rd_init(bin, bn < 0 ? 0 : (size_t)bn);
+    struct str magic = rd_bytes(&r, sizeof key_magic);
+    if (bn < 0 || r.bad || memcmp(magic.p, key_magic, sizeof key_magic) != 0) {
+        snprintf(err, errcap, "%s: damaged OpenSSH private key (bad base64 or header)", path);
+        goto out;
+    }
+    struct str cipher = rd_str(&r, 64), kdf = rd_str(&r, 64);
+    rd_str(&r, 1024); /* kdf options */
+    uint32_t nkeys = rd_u32(&r);
+    struct str pub = rd_str(&r, 1024), sec = rd_str(&r, 8192);
+    if (!rd_end(&r)) {
+        snprintf(err, errcap, "%s: damaged OpenSSH private key", path);
+        goto out;
+    }
+    if (!str_eq(cipher, "none") || !str_eq(kdf, "none")) {
+        snprintf(err, errcap,
+                 "private key %s is encrypted with a passphrase (%s); alknet reads only "
+                 "unencrypted keys: decrypt a copy with ssh-keygen -p -f COPY and an empty new "
+                 "passphrase, chmod 600 it, and use that",
+                 path, log_str(cipher));
+        goto out;
+    }
+    uint8_t pk[32];
+    if (nkeys != 1 || key_from_blob(pub, pk) != 0) {
+        snprintf(err, errcap, "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
+                              "with alknet keygen or ssh-keygen -t ed25519)",
+                 path);
+        goto out;
+    }
+    /* private section: uint32 check, uint32 check, string type, string pk,
+     * string sk (seed || pk), string comment, padding 1 2 3 ... */
+    r = rd_init(sec.p, sec.n);
+    uint32_t c1 = rd_u32(&r), c2 = rd_u32(&r);
+    struct str t = rd_str(&r, 64);
+    const uint8_t *pk2 = rd_fixed(&r, 32), *sk = rd_fixed(&r, 64);
+    struct str cm = rd_str(&r, 1024);
+    size_t padn = r.len - r.off;
+    for (size_t i = 0; !r.bad && i < padn; i++)
+        if (r.p[r.off + i] != (uint8_t)(i + 1)) r.bad = 1;
+    if (r.bad || c1 != c2 || sec.n % 8 != 0 || !str_eq(t, "ssh-ed25519") || padn >= 8 ||
+        memcmp(pk2, pk, 32) != 0 || memcmp(sk + 32, pk, 32) != 0) {
+        snprintf(err, errcap, "%s: damaged OpenSSH private key (private part)", path);
+        goto out;
+    }
+    memcpy(k->seed, sk, 32);
+    ed_pubkey(k->pk, k->seed);
+    if (memcmp(k->pk, pk, 32) != 0) {
+        snprintf(err, errcap, "%s: private and public halves do not match", path);
+        wipe(k, sizeof *k);
+        goto out;
+    }
+    k->priv = 1;
+    size_t cn = MIN(cm.n, sizeof k->comment - 1);
+    memcpy(k->comment, cm.p, cn);
+    k->comment[cn] = 0;
+    rc = 0;
+out:
+    wipe(bin, n);
+    wipe(text, n);
+    free(bin);
+    free(text);
+    return rc;
+}
+
+/* Creates path with mode, refusing to replace an existing file. */
+static int file_create(const char *path, const char *data, size_t n, mode_t mode, char *err,
+                       size_t errcap)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot create %s: %s%s", path, strerror(errno),
+                 errno == EEXIST ? " (remove it first, or choose another file with -f)" : "");
+        return -1;
+    }
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, data + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Writes k as an OpenSSH private key (0600) at path and its public key
+ * line at path.pub (0644). Neither file may exist yet. */
+static int key_save(const char *path, const struct key *k, char *err, size_t errcap)
+{
+    uint8_t bin[512], sec[256], blob[KEY_BLOB_LEN];
+    struct wr s = wr_init(sec, sizeof sec);
+    uint32_t check = rnd_u32();
+    wr_u32(&s, check);
+    wr_u32(&s, check);
+    wr_cstr(&s, "ssh-ed25519");
+    wr_str(&s, k->pk, 32);
+    wr_u32(&s, 64);
+    wr_bytes(&s, k->seed, 32);
+    wr_bytes(&s, k->pk, 32);
+    wr_cstr(&s, k->comment);
+    for (uint8_t i = 1; s.len % 8 != 0; i++) wr_u8(&s, i);
+    key_blob(k->pk, blob);
+    struct wr w = wr_init(bin, sizeof bin);
+    wr_bytes(&w, key_magic, sizeof key_magic);
+    wr_cstr(&w, "none");
+    wr_cstr(&w, "none");
+    wr_cstr(&w, "");
+    wr_u32(&w, 1);
+    wr_str(&w, blob, sizeof blob);
+    wr_str(&w, sec, s.len);
+    wipe(sec, sizeof sec);
+    if (s.bad || w.bad) {
+        snprintf(err, errcap, "key comment too long");
+        wipe(bin, sizeof bin);
+        return -1;
+    }
+    char b64[720], text[900];
+    size_t bl = b64_enc(b64, bin, w.len, 1), tl = 0;
+    wipe(bin, sizeof bin);
+    tl += (size_t)snprintf(text, sizeof text, "%s\n", pem_begin);
+    for (size_t i = 0; i < bl; i += 70)
+        tl += (size_t)snprintf(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
+    tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s\n", pem_end);
+    wipe(b64, sizeof b64);
+    char pubpath[PATH_MAX], line[512];
+    strfmt(pubpath, sizeof pubpath, "%s.pub", path);
+    key_pub_line(k, line, sizeof line - 1);
+    strcat(line, "\n");
+    int rc = file_create(path, text, tl, 0600, err, errcap);
+    wipe(text, sizeof text);
+    if (rc == 0 && file_create(pubpath, line, strlen(line), 0644, err, errcap) != 0) {
+        unlink(path);
+        rc = -1;
+    }
+    return rc;
+}
+
+/*
+ * known_hosts, OpenSSH format (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"):
+ *   [@revoked|@cert-authority] PATTERNS KEYTYPE BASE64 [comment]
+ * PATTERNS is a comma list of host names with * and ? wildcards, negated
+ * with !, written [host]:port for ports other than 22, or one hashed entry
+ * |1|base64(salt)|base64(HMAC-SHA1(salt, name)). Lines for other key types
+ * are skipped; @cert-authority lines too (no certificates here).
+ */
+enum { KH_UNKNOWN, KH_OK, KH_CHANGED, KH_REVOKED };
+
+/* The name known_hosts stores for host:port. */
+static void kh_name(char *out, size_t cap, const char *host, unsigned port)
+{
+    if (port == 22) snprintf(out, cap, "%s", host);
+    else snprintf(out, cap, "[%s]:%u", host, port);
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+}
+
+/* Glob with * and ?, case-insensitive (names are lowercased already). */
+static int kh_glob(const char *pat, size_t pn, const char *s)
+{
+    while (pn > 0) {
+        if (*pat == '*') {
+            for (const char *t = s;; t++) {
+                if (kh_glob(pat + 1, pn - 1, t)) return 1;
+                if (!*t) return 0;
+            }
+        }
+        char a = *pat >= 'A' && *pat <= 'Z' ? (char)(*pat - 'A' + 'a') : *pat;
+        if (!*s || (a != '?' && a != *s)) return 0;
+        pat++, pn--, s++;
+    }
+    return *s == 0;
+}
+
+/* Does the host field (n bytes at f) match name? */
+static int kh_match(const char *f, size_t n, const char *name)
+{
+    if (n > 3 && memcmp(f, "|1|", 3) == 0) {
+        const char *salt = f + 3, *bar = memchr(salt, '|', n - 3);
+        uint8_t s[64], h[20], mac[20];
+        if (!bar) return 0;
+        long sn = b64_dec(s, sizeof s, salt, (size_t)(bar - salt));
+        long hn = b64_dec(h, sizeof h, bar + 1, n - (size_t)(bar + 1 - f));
+        if (sn <= 0 || hn != 20) return 0;
+        br_hmac_key_context kc;
+        br_hmac_context hc;
+        br_hmac_key_init(&kc, &br_sha1_vtable, s, (size_t)sn);
+        br_hmac_init(&hc, &kc, 0);
+        br_hmac_update(&hc, name, strlen(name));
+        br_hmac_out(&hc, mac);
+        return memcmp(mac, h, 20) == 0;
+    }
+    int pos = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && f[j] != ',') j++;
+        int neg = f[i] == '!';
+        if (kh_glob(f + i + neg, j - i - (size_t)neg, name)) {
+            if (neg) return 0;
+            pos = 1;
+        }
+        i = j + 1;
+    }
+    return pos;
+}
+
+/*
+ * Looks host:port up in a known_hosts file. Returns KH_OK if one of its
+ * ed25519 keys is pk, KH_REVOKED if pk is marked @revoked, KH_CHANGED if
+ * the host has ed25519 keys but none is pk (where = "file:line" of one),
+ * KH_UNKNOWN otherwise (also when the file does not exist). -1 if the file
+ * exists but cannot be read.
+ */
+static int kh_check(const char *path, const char *host, unsigned port, const uint8_t pk[32],
+                    char *where, size_t wcap)
+{
+    char name[300], err[256] = "";
+    kh_name(name, sizeof name, host, port);
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) return KH_UNKNOWN;
+    char *text = file_read(path, 4u << 20, NULL, err, sizeof err);
+    if (!text) return -1;
+    int ok = 0, changed = 0, revoked = 0, lineno = 0;
+    for (char *line = text; line && *line; ) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        const char *s = skip_ws(line);
+        int rev = 0;
+        if (*s == '@') {
+            size_t mn = word_len(s);
+            if (mn == 8 && memcmp(s, "@revoked", 8) == 0) rev = 1;
+            else goto next; /* @cert-authority and unknown markers */
+            s = skip_ws(s + mn);
+        }
+        if (*s == '#' || *s == 0) goto next;
+        size_t hn = word_len(s);
+        if (!kh_match(s, hn, name)) goto next;
+        struct key k;
+        if (key_parse_pub(s + hn, &k) != 0) goto next;
+        if (rev) {
+            if (memcmp(k.pk, pk, 32) == 0) revoked = 1;
+        } else if (memcmp(k.pk, pk, 32) == 0) {
+            ok = 1;
+        } else if (!changed) {
+            changed = 1;
+            snprintf(where, wcap, "%s:%d", path, lineno);
+        }
+    next:
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return revoked ? KH_REVOKED : ok ? KH_OK : changed ? KH_CHANGED : KH_UNKNOWN;
+}
+
+/* Creates a directory and its missing parents (mode for the new ones). */
+static void mkdirs(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, mode);
+            *p = '/';
+        }
+    mkdir(tmp, mode);
+}
+
+/* Appends "name ssh-ed25519 BASE64" to a known_hosts file, creating the
+ * file (and its directory, 0700) if needed. */
+static int kh_add(const char *path, const char *host, unsigned port, const uint8_t pk[32],
+                  char *err, size_t errcap)
+{
+    char dir[PATH_MAX], name[300], line[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        mkdirs(dir, 0700);
+    }
+    struct key k;
+    memset(&k, 0, sizeof k);
+    memcpy(k.pk, pk, 32);
+    kh_name(name, sizeof name, host, port);
+    size_t n = (size_t)snprintf(line, sizeof line, "%s ", name);
+    key_pub_line(&k, line + n, sizeof line - n - 1);
+    strcat(line, "\n");
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+        snprintf(err, errcap, "cannot add the host key to %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static const char *home_dir(void)
+{
+    const char *h = getenv("HOME");
+    if (h && *h) return h;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_dir ? pw->pw_dir : "/";
+}
+
+/* ==================== SECTION 8: sockets, byte queues (net_ buf_) ==================== */
+
+/*
+ * A byte queue: data is p[off .. off+len). Appends go to the tail, reads
+ * come from the head; when the head catches up the queue rewinds to 0, and
+ * when the tail hits the end the remaining data is moved to the front
+ * (buf_reserve). That move is the one copy not forced by the protocol: in
+ * the SSH input buffer it moves at most one partial packet per 128 KiB
+ * read; in the output buffer it happens only while the peer is slow.
+ */
+struct buf {
+    uint8_t *p;
+    size_t cap, off, len;
+};
+static uint8_t *buf_head(const struct buf *b) { return b->p + b->off; }
+static uint8_t *buf_tail(const struct buf *b) { return b->p + b->off + b->len; }
+static size_t buf_room(const struct buf *b) { return b->cap - b->off - b->len; }
+
+/* Makes room for n more bytes at the tail, growing to at least `want`. */
+static void buf_reserve(struct buf *b, size_t n, size_t want)
+{
+    if (buf_room(b) >= n) return;
+    if (b->off > 0 && b->cap - b->len >= n) {
+        memmove(b->p, b->p + b->off, b->len);
+        b->off = 0;
+        return;
+    }
+    size_t cap = MAX(MAX(want, b->cap * 2), b->len + n);
+    if (b->off > 0) memmove(b->p, b->p + b->off, b->len), b->off = 0;
+    b->p = xrealloc(b->p, cap);
+    b->cap = cap;
+}
+static void buf_append(struct buf *b, const void *p, size_t n)
+{
+    buf_reserve(b, n, n);
+    memcpy(buf_tail(b), p, n);
+    b->len += n;
+}
+static void buf_consume(struct buf *b, size_t n)
+{
+    b->off += n, b->len -= n;
+    if (b->len == 0) b->off = 0;
+}
+static void buf_free(struct buf *b)
+{
+    if (b->p) wipe(b->p, b->cap);
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+static int net_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+static void net_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+/* Closes a socket with a TCP reset instead of a FIN: how a stream that
+ * failed tells its local client so (spec 4 "reset on failure"). */
+static void net_close_reset(int fd)
+{
+    struct linger l = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd);
+}
+
+/* "1.2.3.4:80", "[::1]:80" for logs. */
+static void net_addr_str(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char h[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)sa;
+        inet_ntop(AF_INET, &s->sin_addr, h, sizeof h);
+        port = ntohs(s->sin_port);
+        snprintf(out, cap, "%s:%u", h, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const void *)sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof h);
+        port = ntohs(s->sin6_port);
+        snprintf(out, cap, "[%s]:%u", h, port);
+    } else {
+        snprintf(out, cap, "unix");
+    }
+}
+
+static int net_port(const char *s, unsigned *port)
+{
+    char *end;
+    if (!*s) return -1;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || v > 65535 || s[0] == '-' || s[0] == '+') return -1;
+    *port = (unsigned)v;
+    return 0;
+}
+
+/*
+ * Splits "HOST:PORT", "[V6]:PORT" or (with allow_bare) "PORT" into parts.
+ * host gets defhost when absent. Returns 0 or -1.
+ */
+static int net_split(const char *s, char *host, size_t hcap, unsigned *port, const char *defhost,
+                     int allow_bare)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= hcap || rb == s + 1) return -1;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = 0;
+        return net_port(rb + 2, port);
+    }
+    colon = strrchr(s, ':');
+    if (!colon) {
+        if (!allow_bare || !defhost) return -1;
+        snprintf(host, hcap, "%s", defhost);
+        return net_port(s, port);
+    }
+    if (memchr(s, ':', (size_t)(colon - s))) return -1; /* bare IPv6 needs brackets */
+    if ((size_t)(colon - s) >= hcap) return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    if (!host[0]) {
+        if (!defhost) return -1;
+        snprintf(host, hcap, "%s", defhost);
+    }
+    return net_port(colon + 1, port);
+}
+
+/* A non-blocking listening socket on host:port (port 0: any free port). */
+static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
+{
+    struct addrinfo hints, *res = NULL;
+    char ps[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(ps, sizeof ps, "%u", port);
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM, 0), one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0 ||
+        net_nonblock(fd) != 0) {
+        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
+        if (fd >= 0) close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static unsigned net_local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) return 0;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+static int net_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        static const uint8_t lo[16] = {[15] = 1};
+        return memcmp(a->s6_addr, lo, 16) == 0;
+    }
+    return 0;
+}
+
+/* ==================== SECTION 9: SSH transport (tp_) ==================== */
+
+/*
+ * One struct ssh per SSH connection. The transport is an engine: the loop
+ * feeds it bytes (tp_read) and drains what it wants sent (tp_flush); it
+ * never blocks and never calls back into the loop.
+ *
+ * Where payload bytes are copied, and why:
+ *   in:  read() from the socket into c->in (the kernel's copy), opened in
+ *        place there, then handed to the channel as a view; the channel
+ *        write()s it straight to the local socket. Only the part a slow
+ *        local reader does not take is copied into that channel's queue.
+ *   out: the channel read()s from its local socket straight into c->out at
+ *        the payload offset of a new packet (tp_begin), the header is filled
+ *        in around it and the packet is sealed in place (tp_end); write()
+ *        sends many packets from c->out at once.
+ * So each byte is read once, encrypted or decrypted once in place, and
+ * written once.
+ */
+enum tp_phase { TP_1_VERSION, TP_2_KEX, TP_3_AUTH, TP_4_OPEN, TP_5_CLOSING };
+static const char *const tp_phase_name[] = {"version", "kex", "auth", "open", "closing"};
+
+/* RFC 4250 4.1 message numbers */
+enum {
+    MSG_DISCONNECT = 1, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG, MSG_SERVICE_REQUEST,
+    MSG_SERVICE_ACCEPT, MSG_EXT_INFO,
+    MSG_KEXINIT = 20, MSG_NEWKEYS,
+    MSG_KEX_ECDH_INIT = 30, MSG_KEX_ECDH_REPLY,
+    MSG_USERAUTH_REQUEST = 50, MSG_USERAUTH_FAILURE, MSG_USERAUTH_SUCCESS, MSG_USERAUTH_BANNER,
+    MSG_USERAUTH_PK_OK = 60,
+    MSG_GLOBAL_REQUEST = 80, MSG_REQUEST_SUCCESS, MSG_REQUEST_FAILURE,
+    MSG_CHANNEL_OPEN = 90, MSG_CHANNEL_OPEN_CONFIRMATION, MSG_CHANNEL_OPEN_FAILURE,
+    MSG_CHANNEL_WINDOW_ADJUST, MSG_CHANNEL_DATA, MSG_CHANNEL_EXTENDED_DATA, MSG_CHANNEL_EOF,
+    MSG_CHANNEL_CLOSE, MSG_CHANNEL_REQUEST, MSG_CHANNEL_SUCCESS, MSG_CHANNEL_FAILURE
+};
+/* RFC 4253 11.1 disconnect reasons */
+enum {
+    DISC_PROTOCOL_ERROR = 2, DISC_KEY_EXCHANGE_FAILED = 3, DISC_MAC_ERROR = 5,
+    DISC_HOST_KEY_NOT_VERIFIABLE = 9, DISC_CONNECTION_LOST = 10, DISC_BY_APPLICATION = 11,
+    DISC_NO_MORE_AUTH_METHODS = 14
+};
+
+struct kex;
+struct chan;
+struct key;
+
+struct ssh {
+    int fd;
+    unsigned id; /* connection number in logs */
+    enum tp_phase ph;
+    unsigned server : 1, strict : 1, dead : 1, authed : 1;
+    int err;          /* first error (-E_*), sticky */
+    unsigned disc;    /* DISCONNECT reason the peer sent, if it did */
+    char why[256];    /* what went wrong, for the log and the user */
+    struct buf in, out;
+    struct buf defer; /* our packets held back while our kex runs */
+    uint32_t in_len;  /* packet_length of the packet being received, 0 = unknown */
+    struct ci_dir tx, rx;
+    struct kex *kx;   /* non-NULL while a key exchange runs */
+    uint8_t sid[32];  /* session identifier: H of the first exchange */
+    int have_sid;
+    br_sha256_context vh; /* exchange hash after string V_C, string V_S */
+    char peer_ver[ALK_VERLINE_MAX + 1];
+    size_t prebanner;    /* bytes of lines seen before the peer's version */
+    uint8_t hostkey[32]; /* the server's host key, fixed by the first kex */
+    const char *ciphers; /* our cipher preference, a name-list */
+    /* client side: who we are and whom we expect */
+    const char *user;
+    const struct key *ident;
+    const char *host;        /* as given by the user, for known_hosts */
+    unsigned port;
+    const char *pin;         /* --host-key SHA256:... */
+    const char *known_hosts; /* file to check and (with accept_new) extend */
+    const char *known_hosts2;/* read-only fallback (~/.ssh/known_hosts) */
+    int accept_new;
+    /* channels by our channel number */
+    struct chan **ch;
+    uint32_t ch_cap, ch_live, ch_hint;
+    /* timers */
+    int64_t t_start, t_rx, t_kex, t_close;
+    unsigned ka_out; /* keepalives sent and not yet answered */
+    int64_t t_ka;    /* when the last keepalive went out */
+    char peer[64];   /* "addr:port" */
+    uint64_t rx_total, tx_total;
+};
+
+static unsigned tp_next_id = 1;
+static void kex_free(struct ssh *c); /* SECTION 10 */
+
+static struct ssh *tp_new(int fd, int server, const char *peer)
+{
+    struct ssh *c = xcalloc(1, sizeof *c);
+    c->fd = fd;
+    c->server = server ? 1 : 0;
+    c->id = tp_next_id++;
+    c->t_start = c->t_rx = c->t_kex = now_ms();
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    return c;
+}
+
+/* Frees everything a connection owns (its channels are the loop's). */
+static void tp_free(struct ssh *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    buf_free(&c->defer);
+    kex_free(c);
+    free(c->ch);
+    wipe(c, sizeof *c);
+    free(c);
+}
+
+/* May we send a message of this type now? Between our KEXINIT and our
+ * NEWKEYS only transport messages go out (RFC 4253 7.1). */
+static int tp_kex_msg(uint8_t t) { return t <= MSG_DEBUG || (t >= MSG_KEXINIT && t <= 49); }
+static int tp_kex_blocks(const struct ssh *c);
+
+/*
+ * Starts a packet in c->out: returns a writer for up to maxpay payload
+ * bytes, positioned after the 5 header bytes, with room behind it for the
+ * longest padding and the tag. Nothing is committed until tp_end.
+ */
+static struct wr tp_begin(struct ssh *c, size_t maxpay)
+{
+    buf_reserve(&c->out, 5 + maxpay + 32 + ALK_TAG, ALK_OBUF_HIGH + ALK_PKT_MAX);
+    return wr_init(buf_tail(&c->out) + 5, maxpay);
+}
+
+/* Seals the packet whose payload w holds (RFC 4253 6): padding to the
+ * cipher's block (the length field excluded for AEADs), at least 4 bytes,
+ * random; then the cipher seals it in place and it joins the queue. */
+static void tp_seal(struct ssh *c, uint8_t *pkt, size_t paylen)
+{
+    const struct ci_alg *a = c->tx.alg;
+    size_t block = a ? a->block : 8, unpadded = 1 + paylen + (a ? 0 : 4);
+    size_t pad = block - unpadded % block;
+    if (pad < 4) pad += block;
+    uint32_t len = (uint32_t)(1 + paylen + pad);
+    st32_be(pkt, len);
+    pkt[4] = (uint8_t)pad;
+    rnd_bytes(pkt + 5 + paylen, pad);
+    if (a) a->seal(&c->tx, pkt, len);
+    size_t total = 4 + len + (a ? ALK_TAG : 0);
+    c->out.len += total;
+    c->tx.seq++;
+    c->tx.bytes += total;
+    c->tx_total += total;
+}
+
+static void tp_end(struct ssh *c, struct wr *w)
+{
+    if (NEVER(w->bad || w->len == 0)) return;
+    uint8_t *pkt = w->p - 5;
+    if (pkt != buf_tail(&c->out)) return; /* ALWAYS: nothing else wrote in between */
+    if (tp_kex_blocks(c) && !tp_kex_msg(w->p[0])) {
+        /* held back until our NEWKEYS is out: stash the payload */
+        if (c->defer.len + 4 + w->len <= ALK_DEFER_MAX) {
+            uint8_t l[4];
+            st32_be(l, (uint32_t)w->len);
+            buf_append(&c->defer, l, 4);
+            buf_append(&c->defer, w->p, w->len);
+        } else if (!c->err) {
+            c->err = -E_LIMIT;
+            strfmt(c->why, sizeof c->why, "too much to send during a key exchange");
+        }
+        return;
+    }
+    tp_seal(c, pkt, w->len);
+}
+
+/* Sends what was held back during our key exchange, in order. */
+static void tp_undefer(struct ssh *c)
+{
+    struct buf d = c->defer;
+    memset(&c->defer, 0, sizeof c->defer);
+    for (size_t off = 0; off + 4 <= d.len;) {
+        uint32_t n = ld32_be(d.p + off);
+        struct wr w = tp_begin(c, n);
+        wr_bytes(&w, d.p + off + 4, n);
+        tp_end(c, &w);
+        off += 4 + n;
+    }
+    buf_free(&d);
+}
+
+/* Records the first error and why, and moves the connection to closing:
+ * a DISCONNECT goes out if the peer can still read one. */
+static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
+{
+    if (c->ph == TP_5_CLOSING) return;
+    if (!c->err) {
+        c->err = e;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->why, sizeof c->why, fmt, ap);
+        va_end(ap);
+    }
+    int lvl = c->err == -E_CLOSED || c->err == -E_LOCAL ? L_INFO : L_WARN;
+    LOG(lvl, c->id, "closing connection %s: %s", c->peer, c->why);
+    /* a DISCONNECT is pointless when the peer is gone or said goodbye */
+    if (c->ph > TP_1_VERSION && c->err != -E_CLOSED && c->err != -E_IO && c->err != -E_DISC) {
+        unsigned code = c->err == -E_MAC ? DISC_MAC_ERROR
+                        : c->err == -E_ALGO ? DISC_KEY_EXCHANGE_FAILED
+                        : c->err == -E_HOSTKEY ? DISC_HOST_KEY_NOT_VERIFIABLE
+                        : c->err == -E_AUTH ? DISC_NO_MORE_AUTH_METHODS
+                        : c->err == -E_LOCAL || c->err == -E_TIMEOUT ? DISC_BY_APPLICATION
+                                                                     : DISC_PROTOCOL_ERROR;
+        buf_free(&c->defer);
+        struct wr w = tp_begin(c, 300);
+        wr_u8(&w, MSG_DISCONNECT);
+        wr_u32(&w, code);
+        wr_str(&w, c->why, strlen(c->why));
+        wr_cstr(&w, "");
+        tp_end(c, &w); /* a DISCONNECT may be sent even during a kex (RFC 4253 7.1) */
+    }
+    c->ph = TP_5_CLOSING;
+    c->t_close = now_ms() + 1000;
+}
+
+/* Tries to write everything queued. Returns -1 if the socket failed. */
+static int tp_flush(struct ssh *c)
+{
+    while (c->out.len > 0) {
+        ssize_t n = write(c->fd, buf_head(&c->out), c->out.len);
+        if (n > 0) {
+            buf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (!c->err) {
+            c->err = -E_IO;
+            strfmt(c->why, sizeof c->why, "write: %s", strerror(errno));
+        }
+        c->out.len = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n); /* SECTION 14 */
+static void kex_start(struct ssh *c);                             /* SECTION 10 */
+
+static void tp_hash_str(br_sha256_context *h, const void *p, size_t n)
+{
+    uint8_t l[4];
+    st32_be(l, (uint32_t)n);
+    br_sha256_update(h, l, 4);
+    br_sha256_update(h, p, n);
+}
+
+/*
+ * RFC 4253 4.2: the identification line, "SSH-2.0-softwareversion
+ * SP comments CR LF", at most 255 bytes. A server may send other lines
+ * first; a client may not. "SSH-1.99-" means a server that also speaks 2.0.
+ * Returns 1 when the line is complete, 0 when more bytes are needed, <0 on
+ * error.
+ */
+static int tp_version(struct ssh *c)
+{
+    for (;;) {
+        uint8_t *p = buf_head(&c->in);
+        size_t n = c->in.len, scan = MIN(n, ALK_VERLINE_MAX);
+        uint8_t *nl = memchr(p, '\n', scan);
+        if (!nl) {
+            if (n >= ALK_VERLINE_MAX) {
+                tp_fail(c, -E_PROTO, "identification line longer than %d bytes", ALK_VERLINE_MAX);
+                return -1;
+            }
+            return 0;
+        }
+        size_t ln = (size_t)(nl - p), used = ln + 1;
+        if (ln > 0 && p[ln - 1] == '\r') ln--;
+        if (ln >= 4 && memcmp(p, "SSH-", 4) == 0) {
+            if (!(ln >= 8 && memcmp(p, "SSH-2.0-", 8) == 0) &&
+                !(ln >= 9 && memcmp(p, "SSH-1.99-", 9) == 0)) {
+                tp_fail(c, -E_PROTO, "peer speaks an unsupported SSH version: %s",
+                        log_esc(p, ln));
+                return -1;
+            }
+            memcpy(c->peer_ver, p, ln);
+            c->peer_ver[ln] = 0;
+            br_sha256_init(&c->vh);
+            const char *ours = ALK_ID_STRING;
+            if (c->server) {
+                tp_hash_str(&c->vh, c->peer_ver, ln);
+                tp_hash_str(&c->vh, ours, strlen(ours));
+            } else {
+                tp_hash_str(&c->vh, ours, strlen(ours));
+                tp_hash_str(&c->vh, c->peer_ver, ln);
+            }
+            buf_consume(&c->in, used);
+            LOG(L_DEBUG, c->id, "peer version %s", log_esc(c->peer_ver, ln));
+            c->ph = TP_2_KEX;
+            return 1;
+        }
+        /* a line before the version: only servers may send them */
+        c->prebanner += used;
+        if (c->server || c->prebanner > ALK_PREBANNER_MAX) {
+            tp_fail(c, -E_PROTO, "peer did not start with an SSH identification line");
+            return -1;
+        }
+        buf_consume(&c->in, used);
+    }
+}
+
+/*
+ * Frames and opens packets from c->in (RFC 4253 6) and hands each payload
+ * to tp_dispatch. Only this function sees partial input.
+ */
+static void tp_input(struct ssh *c)
+{
+    while (c->ph != TP_5_CLOSING && !c->err) {
+        if (c->ph == TP_1_VERSION) {
+            if (tp_version(c) <= 0) return;
+            continue;
+        }
+        uint8_t *p = buf_head(&c->in);
+        const struct ci_alg *a = c->rx.alg;
+        if (c->in.len < 4) return;
+        if (!c->in_len) {
+            uint32_t len = a ? a->len(&c->rx, p) : ld32_be(p);
+            unsigned block = a ? a->block : 8;
+            if (len > ALK_PKT_MAX || len < 8 || (a ? len : len + 4) % block != 0) {
+                tp_fail(c, a ? -E_MAC : -E_PROTO, "bad packet length %lu",
+                        (unsigned long)len);
+                return;
+            }
+            c->in_len = len;
+        }
+        size_t total = 4 + (size_t)c->in_len + (a ? ALK_TAG : 0);
+        if (c->in.len < total) return;
+        if (a && a->open(&c->rx, p, c->in_len) != 0) {
+            tp_fail(c, -E_MAC, "packet authentication failed (corrupted or forged data)");
+            return;
+        }
+        size_t pad = p[4];
+        if (pad < 4 || pad + 2 > c->in_len) {
+            tp_fail(c, -E_PROTO, "bad packet padding %u", (unsigned)pad);
+            return;
+        }
+        c->in_len = 0;
+        c->rx.seq++;
+        c->rx.bytes += total;
+        c->rx_total += total;
+        c->t_rx = now_ms();
+        c->ka_out = 0;
+        int r = tp_dispatch(c, p + 5, total - 5 - pad - (a ? ALK_TAG : 0));
+        buf_consume(&c->in, total);
+        if (r < 0 && !c->err) tp_fail(c, r, "%s", err_str(r));
+        if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why);
+    }
+}
+
+/* Reads what the socket has and processes it. */
+static void tp_read(struct ssh *c)
+{
+    buf_reserve(&c->in, ALK_PKT_MAX + 4 + ALK_TAG, ALK_IBUF);
+    ssize_t n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) {
+        if (n == 0) tp_fail(c, -E_CLOSED, "connection closed by %s", c->peer);
+        else tp_fail(c, -E_IO, "read from %s: %s", c->peer, strerror(errno));
+        c->out.len = 0; /* nobody to send to */
+        return;
+    }
+    c->in.len += (size_t)n;
+#ifdef TCP_QUICKACK
+    /* Until the tunnel is open, acknowledge at once: OpenSSH's sshd leaves
+     * Nagle on during authentication, so its second small reply would wait
+     * for our delayed ACK (40 ms) after the first. */
+    if (c->ph < TP_4_OPEN) {
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    }
+#endif
+    tp_input(c);
+}
+
+/* Sends our identification line; the server sends it only after the
+ * client's arrived (stealth, spec 4), the client at once. */
+static void tp_send_version(struct ssh *c)
+{
+    const char *v = ALK_ID_STRING "\r\n";
+    buf_append(&c->out, v, strlen(v));
+}
+
+/* ==================== SECTION 10: key exchange (kex_) ==================== */
+
+/*
+ * curve25519-sha256 (RFC 8731) with strict KEX (OpenSSH PROTOCOL, the
+ * Terrapin countermeasure). The exchange, in protocol order:
+ *
+ *   both    KEXINIT                           kex_start, kex_on_kexinit
+ *   client  KEX_ECDH_INIT  string Q_C         kex_on_kexinit (client part)
+ *   server  KEX_ECDH_REPLY string K_S, string Q_S, string sig   kex_on_reply
+ *   both    NEWKEYS                           kex_on_newkeys
+ *
+ * H = SHA256(string V_C, string V_S, string I_C, string I_S, string K_S,
+ *            string Q_C, string Q_S, mpint K). The version strings never
+ * change, so their hash state is computed once (c->vh) and copied at each
+ * exchange. The first H is the session id.
+ */
+#define KEX_ALGS "curve25519-sha256,curve25519-sha256@libssh.org"
+#define KEX_STRICT_C "kex-strict-c-v00@openssh.com"
+#define KEX_STRICT_S "kex-strict-s-v00@openssh.com"
+
+struct kex {
+    unsigned sent_init : 1, got_init : 1, have_keys : 1, sent_newkeys : 1, got_newkeys : 1;
+    unsigned first : 1, skip_next : 1;
+    uint8_t *my_init; /* our KEXINIT payload: it is I_C or I_S in H */
+    size_t my_init_len;
+    br_sha256_context h; /* H so far */
+    const struct ci_alg *alg_tx, *alg_rx;
+    uint8_t esk[32], epk[32];     /* our ephemeral X25519 key pair */
+    uint8_t key_tx[64], iv_tx[12]; /* next keys, installed at NEWKEYS */
+    uint8_t key_rx[64], iv_rx[12];
+};
+
+static int tp_kex_blocks(const struct ssh *c)
+{
+    return c->kx && c->kx->sent_init && !c->kx->sent_newkeys;
+}
+
+static void kex_free(struct ssh *c)
+{
+    if (!c->kx) return;
+    free(c->kx->my_init);
+    wipe(c->kx, sizeof *c->kx);
+    free(c->kx);
+    c->kx = NULL;
+}
+
+/* Is name on the comma-separated name-list? */
+static int nl_has(struct str list, const char *name, size_t nn)
+{
+    for (size_t i = 0; i < list.n;) {
+        size_t j = i;
+        while (j < list.n && list.p[j] != ',') j++;
+        if (j - i == nn && memcmp(list.p + i, name, nn) == 0) return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+static struct str str_of(const char *z)
+{
+    struct str s = {(const uint8_t *)z, strlen(z)};
+    return s;
+}
+
+/* RFC 4253 7.1: the first algorithm on the client's list that is also on
+ * the server's. The result is a view into `cl`. */
+static int kex_pick(struct str cl, struct str sv, struct str *out)
+{
+    for (size_t i = 0; i < cl.n;) {
+        size_t j = i;
+        while (j < cl.n && cl.p[j] != ',') j++;
+        if (j > i && nl_has(sv, (const char *)cl.p + i, j - i)) {
+            out->p = cl.p + i, out->n = j - i;
+            return 0;
+        }
+        i = j + 1;
+    }
+    return -1;
+}
+static struct str nl_first(struct str l)
+{
+    size_t j = 0;
+    while (j < l.n && l.p[j] != ',') j++;
+    l.n = j;
+    return l;
+}
+
+/* RFC 4253 7.1 KEXINIT: byte 20, byte[16] cookie, ten name-lists (kex,
+ * host key, cipher c2s, s2c, mac c2s, s2c, compression c2s, s2c, language
+ * c2s, s2c), boolean first_kex_packet_follows, uint32 0. The MAC lists
+ * are never used: every cipher here is an AEAD (PROTOCOL.chacha20poly1305). */
+static void kex_start(struct ssh *c)
+{
+    if (c->kx && c->kx->sent_init) return;
+    if (!c->kx) {
+        c->kx = xcalloc(1, sizeof *c->kx);
+        c->kx->first = !c->have_sid;
+    }
+    struct kex *kx = c->kx;
+    uint8_t buf[1024], cookie[16];
+    char kexl[160];
+    snprintf(kexl, sizeof kexl, "%s%s%s", KEX_ALGS, kx->first ? "," : "",
+             kx->first ? (c->server ? KEX_STRICT_S : KEX_STRICT_C) : "");
+    rnd_bytes(cookie, 16);
+    struct wr w = wr_init(buf, sizeof buf);
+    wr_u8(&w, MSG_KEXINIT);
+    wr_bytes(&w, cookie, 16);
+    wr_cstr(&w, kexl);
+    wr_cstr(&w, "ssh-ed25519");
+    wr_cstr(&w, c->ciphers);
+    wr_cstr(&w, c->ciphers);
+    wr_cstr(&w, "hmac-sha2-256");
+    wr_cstr(&w, "hmac-sha2-256");
+    wr_cstr(&w, "none");
+    wr_cstr(&w, "none");
+    wr_cstr(&w, "");
+    wr_cstr(&w, "");
+    wr_u8(&w, 0);
+    wr_u32(&w, 0);
+    if (NEVER(w.bad)) return;
+    kx->my_init = xmalloc(w.len);
+    memcpy(kx->my_init, buf, w.len);
+    kx->my_init_len = w.len;
+    struct wr p = tp_begin(c, w.len);
+    wr_bytes(&p, buf, w.len);
+    tp_end(c, &p);
+    kx->sent_init = 1;
+    LOG(L_DEBUG, c->id, "sent KEXINIT%s", kx->first ? "" : " (rekey)");
+}
+
+/* Derives n <= 64 bytes of key material (RFC 4253 7.2):
+ * K1 = HASH(K || H || letter || session_id), K2 = HASH(K || H || K1). */
+static void kex_derive(uint8_t *out, size_t n, const uint8_t *kenc, size_t klen,
+                       const uint8_t h[32], char letter, const uint8_t sid[32])
+{
+    uint8_t d[64];
+    br_sha256_context x;
+    br_sha256_init(&x);
+    br_sha256_update(&x, kenc, klen);
+    br_sha256_update(&x, h, 32);
+    br_sha256_update(&x, &letter, 1);
+    br_sha256_update(&x, sid, 32);
+    br_sha256_out(&x, d);
+    br_sha256_init(&x);
+    br_sha256_update(&x, kenc, klen);
+    br_sha256_update(&x, h, 32);
+    br_sha256_update(&x, d, 32);
+    br_sha256_out(&x, d + 32);
+    memcpy(out, d, n);
+    WIPE(d);
+    WIPE(x);
+}
+
+static int kex_on_kexinit(struct ssh *c, const uint8_t *p, size_t n)
+{
+    if (!c->kx) {
+        c->kx = xcalloc(1, sizeof *c->kx);
+        c->kx->first = !c->have_sid;
+    }
+    struct kex *kx = c->kx;
+    if (kx->got_init) return -E_PROTO;
+    struct rd r = rd_init(p + 1, n - 1);
+    struct str l[10];
+    rd_bytes(&r, 16);
+    for (int i = 0; i < 10; i++) l[i] = rd_str(&r, 4096);
+    int follows = rd_bool(&r);
+    rd_u32(&r);
+    if (!rd_end(&r)) {
+        tp_fail(c, -E_PROTO, "malformed KEXINIT");
+        return -E_PROTO;
+    }
+    kx->got_init = 1;
+    if (kx->first) {
+        c->strict = nl_has(l[0], c->server ? KEX_STRICT_C : KEX_STRICT_S, strlen(KEX_STRICT_C));
+        if (c->strict && c->rx.seq != 1) {
+            tp_fail(c, -E_PROTO, "strict KEX: KEXINIT was not the first packet");
+            return -E_PROTO;
+        }
+    }
+    if (!kx->sent_init) kex_start(c);
+    /* negotiate: the client's list decides */
+    struct str mine[10], *cl, *sv;
+    const char *ours[10] = {KEX_ALGS, "ssh-ed25519", c->ciphers, c->ciphers, "", "", "none", "none"};
+    for (int i = 0; i < 10; i++) mine[i] = str_of(ours[i] ? ours[i] : "");
+    cl = c->server ? l : mine;
+    sv = c->server ? mine : l;
+    struct str pick[8];
+    static const char *const what[8] = {"key exchange", "host key", "cipher (client to server)",
+                                        "cipher (server to client)", "", "", "compression",
+                                        "compression"};
+    for (int i = 0; i < 8; i++) {
+        if (i == 4 || i == 5) continue; /* MAC: unused with AEAD ciphers */
+        if (kex_pick(cl[i], sv[i], &pick[i]) != 0) {
+            tp_fail(c, -E_ALGO, "no %s in common: we offer %s, the peer offers %s", what[i],
+                    log_str(mine[i]), log_str(l[i]));
+            return -E_ALGO;
+        }
+    }
+    const struct ci_alg *c2s = ci_find((const char *)pick[2].p, pick[2].n);
+    const struct ci_alg *s2c = ci_find((const char *)pick[3].p, pick[3].n);
+    if (NEVER(!c2s || !s2c)) return -E_ALGO;
+    kx->alg_tx = c->server ? s2c : c2s;
+    kx->alg_rx = c->server ? c2s : s2c;
+    /* a wrong guess from the peer is skipped (RFC 4253 7) */
+    struct str gk = nl_first(l[0]), gh = nl_first(l[1]);
+    if (follows && (gk.n != pick[0].n || memcmp(gk.p, pick[0].p, gk.n) != 0 ||
+                    gh.n != pick[1].n || memcmp(gh.p, pick[1].p, gh.n) != 0))
+        kx->skip_next = 1;
+    kx->h = c->vh;
+    if (c->server) {
+        tp_hash_str(&kx->h, p, n);
+        tp_hash_str(&kx->h, kx->my_init, kx->my_init_len);
+    } else {
+        tp_hash_str(&kx->h, kx->my_init, kx->my_init_len);
+        tp_hash_str(&kx->h, p, n);
+    }
+    free(kx->my_init);
+    kx->my_init = NULL;
+    LOG(L_DEBUG, c->id, "kex: %s, cipher out %s, in %s%s", log_str(pick[0]), kx->alg_tx->name,
+        kx->alg_rx->name, c->strict ? ", strict" : "");
+    if (!c->server) {
+        /* RFC 8731 3.1: byte 30, string Q_C */
+        rnd_bytes(kx->esk, 32);
+        ci_x25519_base(kx->epk, kx->esk);
+        struct wr w = tp_begin(c, 64);
+        wr_u8(&w, MSG_KEX_ECDH_INIT);
+        wr_str(&w, kx->epk, 32);
+        tp_end(c, &w);
+    }
+    return 0;
+}
+
+/* Host key trust, client side: the pin if one is given, else known_hosts
+ * (ours, then ~/.ssh/known_hosts read-only), else --accept-new. */
+static int hk_verify(struct ssh *c, const uint8_t hk[32])
+{
+    char fp[KEY_FP_LEN], name[300], where[PATH_MAX + 16] = "", err[PATH_MAX + 64];
+    key_fp(hk, fp);
+    kh_name(name, sizeof name, c->host, c->port);
+    if (c->pin) {
+        const char *pin = strncmp(c->pin, "SHA256:", 7) == 0 ? c->pin + 7 : c->pin;
+        size_t pn = strlen(pin);
+        while (pn > 0 && pin[pn - 1] == '=') pn--;
+        if (pn == strlen(fp + 7) && memcmp(pin, fp + 7, pn) == 0) return 0;
+        strfmt(c->why, sizeof c->why,
+                 "host key of %s is %s, which does not match --host-key %s: the server changed "
+                 "its key or someone is in the way; refusing to connect",
+                 name, fp, c->pin);
+        return -E_HOSTKEY;
+    }
+    int r = kh_check(c->known_hosts, c->host, c->port, hk, where, sizeof where);
+    const char *file = c->known_hosts;
+    if (r == KH_UNKNOWN && c->known_hosts2) {
+        int r2 = kh_check(c->known_hosts2, c->host, c->port, hk, where, sizeof where);
+        if (r2 != KH_UNKNOWN && r2 >= 0) r = r2, file = c->known_hosts2;
+    }
+    if (r < 0) {
+        strfmt(c->why, sizeof c->why, "cannot read known hosts file %s", file);
+        return -E_HOSTKEY;
+    }
+    if (r == KH_OK) {
+        LOG(L_DEBUG, c->id, "host key %s found in %s", fp, file);
+        return 0;
+    }
+    if (r == KH_REVOKED) {
+        strfmt(c->why, sizeof c->why, "host key %s of %s is marked @revoked in %s", fp, name,
+                 file);
+        return -E_HOSTKEY;
+    }
+    if (r == KH_CHANGED) {
+        say("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+            "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+            "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+            "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
+            "The ED25519 host key of %s is now %s.\n"
+            "The key on record is at %s.\n"
+            "If you know why it changed, remove the old entry with\n"
+            "  ssh-keygen -R '%s' -f %s\n"
+            "and connect again with --accept-new, or pin the new key with --host-key.",
+            name, fp, where, name, file);
+        strfmt(c->why, sizeof c->why, "host key of %s changed (now %s; on record at %s)", name,
+                 fp, where);
+        return -E_HOSTKEY;
+    }
+    if (c->accept_new) {
+        if (kh_add(c->known_hosts, c->host, c->port, hk, err, sizeof err) != 0) {
+            strfmt(c->why, sizeof c->why, "%s", err);
+            return -E_HOSTKEY;
+        }
+        LOG(L_INFO, c->id, "added host key %s of %s to %s", fp, name, c->known_hosts);
+        return 0;
+    }
+    strfmt(c->why, sizeof c->why,
+             "host key of %s is not known: it is %s. Check it with the server's owner (on the "
+             "server: ssh-keygen -lf on its host key), then connect with --host-key %s, or with "
+             "--accept-new to record it in %s",
+             name, fp, fp, c->known_hosts);
+    return -E_HOSTKEY;
+}
+
+static void ua_start(struct ssh *c); /* SECTION 11 */
+
+static void kex_send_newkeys(struct ssh *c)
+{
+    struct kex *kx = c->kx;
+    struct wr w = tp_begin(c, 1);
+    wr_u8(&w, MSG_NEWKEYS);
+    tp_end(c, &w);
+    ci_install(&c->tx, kx->alg_tx, kx->key_tx, kx->iv_tx);
+    if (c->strict) c->tx.seq = 0;
+    kx->sent_newkeys = 1;
+    tp_undefer(c);
+}
+
+/* Derives the next keys from K and H; both wiped by the caller. */
+static void kex_keys(struct ssh *c, const uint8_t k[32], const uint8_t h[32])
+{
+    struct kex *kx = c->kx;
+    uint8_t kenc[40];
+    struct wr w = wr_init(kenc, sizeof kenc);
+    wr_mpint(&w, k, 32); /* RFC 8731 3.1: K as an mpint of the 32 raw bytes */
+    if (kx->first) {
+        memcpy(c->sid, h, 32);
+        c->have_sid = 1;
+    }
+    /* RFC 4253 7.2: A/B initial IV c2s/s2c, C/D key c2s/s2c */
+    char ivt = c->server ? 'B' : 'A', ivr = c->server ? 'A' : 'B';
+    kex_derive(kx->iv_tx, 12, kenc, w.len, h, ivt, c->sid);
+    kex_derive(kx->iv_rx, 12, kenc, w.len, h, ivr, c->sid);
+    kex_derive(kx->key_tx, kx->alg_tx->keylen, kenc, w.len, h, (char)(ivt + 2), c->sid);
+    kex_derive(kx->key_rx, kx->alg_rx->keylen, kenc, w.len, h, (char)(ivr + 2), c->sid);
+    kx->have_keys = 1;
+    WIPE(kenc);
+}
+
+/* Client: RFC 8731 3.1 byte 31, string K_S, string Q_S, string signature. */
+static int kex_on_reply(struct ssh *c, const uint8_t *p, size_t n)
+{
+    struct kex *kx = c->kx;
+    struct rd r = rd_init(p + 1, n - 1);
+    struct str ks = rd_str(&r, 1024);
+    const uint8_t *qs = rd_fixed(&r, 32);
+    struct str sig = rd_str(&r, 1024);
+    if (!rd_end(&r)) {
+        tp_fail(c, -E_PROTO, "malformed KEX_ECDH_REPLY");
+        return -E_PROTO;
+    }
+    uint8_t hk[32], k[32], h[32];
+    if (key_from_blob(ks, hk) != 0) {
+        tp_fail(c, -E_ALGO, "server host key is not ssh-ed25519");
+        return -E_ALGO;
+    }
+    struct rd rs = rd_init(sig.p, sig.n);
+    struct str st = rd_str(&rs, 64);
+    const uint8_t *sg = rd_fixed(&rs, 64);
+    if (!rd_end(&rs) || !str_eq(st, "ssh-ed25519")) {
+        tp_fail(c, -E_PROTO, "malformed host key signature");
+        return -E_PROTO;
+    }
+    if (ci_x25519(k, kx->esk, qs) != 0) {
+        tp_fail(c, -E_PROTO, "server sent an invalid X25519 key (all-zero shared secret)");
+        return -E_PROTO;
+    }
+    WIPE(kx->esk);
+    tp_hash_str(&kx->h, ks.p, ks.n);
+    tp_hash_str(&kx->h, kx->epk, 32);
+    tp_hash_str(&kx->h, qs, 32);
+    uint8_t kenc[40];
+    struct wr w = wr_init(kenc, sizeof kenc);
+    wr_mpint(&w, k, 32);
+    br_sha256_update(&kx->h, kenc, w.len);
+    br_sha256_out(&kx->h, h);
+    WIPE(kenc);
+    if (ed_verify(sg, hk, h, 32) != 0) {
+        WIPE(k);
+        tp_fail(c, -E_HOSTKEY, "the server's host key signature does not verify");
+        return -E_HOSTKEY;
+    }
+    if (kx->first) {
+        int e = hk_verify(c, hk);
+        if (e != 0) {
+            WIPE(k);
+            tp_fail(c, e, "%s", c->why);
+            return e;
+        }
+        memcpy(c->hostkey, hk, 32);
+    } else if (memcmp(hk, c->hostkey, 32) != 0) {
+        WIPE(k);
+        tp_fail(c, -E_HOSTKEY, "the server's host key changed during a rekey");
+        return -E_HOSTKEY;
+    }
+    kex_keys(c, k, h);
+    WIPE(k);
+    WIPE(h);
+    kex_send_newkeys(c);
+    if (kx->first) ua_start(c);
+    return 0;
+}
+
+static int kex_on_newkeys(struct ssh *c)
+{
+    struct kex *kx = c->kx;
+    ci_install(&c->rx, kx->alg_rx, kx->key_rx, kx->iv_rx);
+    if (c->strict) c->rx.seq = 0;
+    kx->got_newkeys = 1;
+    if (kx->first) {
+        char fp[KEY_FP_LEN];
+        key_fp(c->hostkey, fp);
+        LOG(L_INFO, c->id, "%s: %s, host key %s, cipher %s", c->peer, log_esc(c->peer_ver, strlen(c->peer_ver)), fp,
+            c->tx.alg->name);
+        c->ph = TP_3_AUTH;
+    } else {
+        LOG(L_DEBUG, c->id, "rekey done");
+    }
+    if (kx->sent_newkeys) kex_free(c);
+    c->t_kex = now_ms();
+    return 0;
+}
+
+/* ==================== SECTION 11: user authentication (ua_) ==================== */
+
+/*
+ * Client side of RFC 4252 with one method, publickey/ssh-ed25519. To save
+ * round trips the SERVICE_REQUEST and a signed USERAUTH_REQUEST go out
+ * together right behind our NEWKEYS, without the optional query
+ * (USERAUTH_PK_OK) step; servers process them in order.
+ *
+ * RFC 4252 7: the signature covers
+ *   string session_id, byte 50, string user, string "ssh-connection",
+ *   string "publickey", boolean TRUE, string "ssh-ed25519", string blob
+ * and the request is the same fields after session_id, plus string sig.
+ */
+static void ua_start(struct ssh *c)
+{
+    struct wr w = tp_begin(c, 32);
+    wr_u8(&w, MSG_SERVICE_REQUEST);
+    wr_cstr(&w, "ssh-userauth");
+    tp_end(c, &w);
+
+    uint8_t msg[600], blob[KEY_BLOB_LEN], sig[64];
+    key_blob(c->ident->pk, blob);
+    struct wr m = wr_init(msg, sizeof msg);
+    wr_str(&m, c->sid, 32);
+    size_t body = m.len;
+    wr_u8(&m, MSG_USERAUTH_REQUEST);
+    wr_cstr(&m, c->user);
+    wr_cstr(&m, "ssh-connection");
+    wr_cstr(&m, "publickey");
+    wr_u8(&m, 1);
+    wr_cstr(&m, "ssh-ed25519");
+    wr_str(&m, blob, sizeof blob);
+    if (NEVER(m.bad)) return;
+    ed_sign(sig, c->ident->seed, c->ident->pk, msg, m.len);
+    w = tp_begin(c, m.len - body + 4 + 4 + 11 + 4 + 64);
+    wr_bytes(&w, msg + body, m.len - body);
+    wr_u32(&w, 4 + 11 + 4 + 64);
+    wr_cstr(&w, "ssh-ed25519");
+    wr_str(&w, sig, 64);
+    tp_end(c, &w);
+    char fp[KEY_FP_LEN];
+    key_fp(c->ident->pk, fp);
+    LOG(L_DEBUG, c->id, "offering key %s for user %s", fp, c->user);
+}
+
+/* Messages 6 and 50-79 while authenticating (client). */
+static int ua_on_msg(struct ssh *c, uint8_t t, struct rd *r)
+{
+    switch (t) {
+    case MSG_SERVICE_ACCEPT: {
+        struct str s = rd_str(r, 64);
+        if (!rd_end(r) || !str_eq(s, "ssh-userauth")) return -E_PROTO;
+        return 0;
+    }
+    case MSG_USERAUTH_BANNER: {
+        /* RFC 4252 5.4: string message, string language */
+        struct str s = rd_str(r, 65536);
+        rd_str(r, 256);
+        if (!rd_end(r)) return -E_PROTO;
+        LOG(L_INFO, c->id, "server banner: %s", log_str(s));
+        return 0;
+    }
+    case MSG_USERAUTH_FAILURE: {
+        /* name-list methods that can continue, boolean partial success.
+         * We have exactly one key, so partial success is failure too. */
+        struct str m = rd_str(r, 4096);
+        int partial = rd_bool(r);
+        if (!rd_end(r)) return -E_PROTO;
+        char fp[KEY_FP_LEN];
+        key_fp(c->ident->pk, fp);
+        strfmt(c->why, sizeof c->why,
+                 "%s refused key %s for user '%s'%s (it accepts: %s); add the public key to "
+                 "that user's authorized_keys on the server (alknet pubkey prints it)",
+                 c->peer, fp, c->user, partial ? " as only a partial success" : "",
+                 log_str(m));
+        c->err = -E_AUTH;
+        return -E_AUTH;
+    }
+    case MSG_USERAUTH_SUCCESS:
+        if (!rd_end(r)) return -E_PROTO;
+        c->ph = TP_4_OPEN;
+        c->authed = 1;
+        LOG(L_INFO, c->id, "authenticated as %s", c->user);
+        return 0;
+    default: /* PK_OK answers a query we never send */
+        return -E_PROTO;
+    }
+}
+
+/* ==================== SECTION 12: channels (ch_) ==================== */
+
+/*
+ * A channel joins one local stream (a SOCKS or -L socket, or stdin/stdout
+ * for -W) to one direct-tcpip channel (RFC 4254 7.2). States, in order:
+ *
+ *   CH_1_SOCKS    reading the SOCKS handshake (SECTION 13)
+ *   CH_2_WAIT     destination known; waiting for the transport to be open
+ *   CH_3_OPENING  CHANNEL_OPEN sent, waiting for the answer
+ *   CH_4_OPEN     relaying both ways
+ *   CH_5_DONE     both CLOSEs exchanged; flushing to the local side
+ *
+ * Half-close is four bits (EOF and CLOSE each way) plus two for the local
+ * side, never folded into the state. Windows: `win` is what the peer may
+ * still send us; bytes count as consumed (`owed`) only once written to the
+ * local side, so the queue for a slow local reader never exceeds the
+ * window we granted, and a reader that stops only stops its own stream.
+ */
+enum ch_kind { CK_SOCKS, CK_LOCAL, CK_STDIO };
+enum ch_state { CH_1_SOCKS, CH_2_WAIT, CH_3_OPENING, CH_4_OPEN, CH_5_DONE };
+enum { OPEN_ADMIN_PROHIBITED = 1, OPEN_CONNECT_FAILED, OPEN_UNKNOWN_TYPE, OPEN_NO_RESOURCE };
+
+struct sx;
+struct chan {
+    struct ssh *c;              /* the transport, once CHANNEL_OPEN was sent */
+    uint32_t id, peer;          /* our and the peer's channel numbers */
+    uint32_t peer_win, peer_max;/* what we may send */
+    uint32_t win, owed;         /* what the peer may send; consumed, not yet re-granted */
+    int rfd, wfd;               /* local side; equal for sockets */
+    uint8_t kind, st;
+    unsigned sent_eof : 1, rcvd_eof : 1, sent_close : 1, rcvd_close : 1;
+    unsigned rd_done : 1, wr_done : 1; /* local read side ended; local write side shut */
+    unsigned failed : 1, reset : 1, dead : 1, hup : 1, abandoned : 1;
+    size_t idx;                 /* index in ev.ch */
+    struct buf q;               /* peer data the local reader has not taken yet */
+    struct sx *sx;              /* SOCKS handshake, until the stream opens */
+    char *host;                 /* destination */
+    unsigned port;
+    char orig[64];              /* local peer address, for CHANNEL_OPEN */
+    uint64_t up, down;          /* bytes local->peer and peer->local */
+    int64_t deadline;
+};
+
+struct lsn;
+/* The loop's tables (SECTION 15 runs them). Objects are marked dead and
+ * freed only by ev_reap, between passes, so pointers stay valid within a
+ * pass. */
+static struct {
+    struct chan **ch;
+    size_t nch, capch;
+    struct lsn **lsn;
+    size_t nlsn;
+    struct ssh *ssh[1]; /* the client has one transport */
+    int sig[2];         /* self-pipe: signal number bytes */
+    int quit;
+    int64_t now;
+} ev = {.sig = {-1, -1}};
+
+static struct chan *ch_new(int rfd, int wfd, enum ch_kind kind)
+{
+    struct chan *ch = xcalloc(1, sizeof *ch);
+    ch->rfd = rfd, ch->wfd = wfd, ch->kind = (uint8_t)kind;
+    ch->win = ALK_WINDOW;
+    if (ev.nch == ev.capch) {
+        ev.capch = ev.capch ? ev.capch * 2 : 64;
+        ev.ch = xrealloc(ev.ch, ev.capch * sizeof *ev.ch);
+    }
+    ch->idx = ev.nch;
+    ev.ch[ev.nch++] = ch;
+    return ch;
+}
+
+static const char *ch_name(const struct chan *ch)
+{
+    static char b[300];
+    if (!ch->host) return "(socks)";
+    snprintf(b, sizeof b, "%s:%u", ch->host, ch->port);
+    return b;
+}
+
+/* Takes a free channel number on c (RFC 4254 5.1 "sender channel"). */
+static int ch_bind(struct ssh *c, struct chan *ch)
+{
+    if (c->ch_live >= c->ch_cap) {
+        if (c->ch_cap >= ALK_MAX_CHANNELS) return -1;
+        uint32_t cap = c->ch_cap ? c->ch_cap * 2 : 64;
+        c->ch = xrealloc(c->ch, cap * sizeof *c->ch);
+        memset(c->ch + c->ch_cap, 0, (cap - c->ch_cap) * sizeof *c->ch);
+        c->ch_cap = cap;
+    }
+    for (uint32_t i = 0; i < c->ch_cap; i++) {
+        uint32_t id = (c->ch_hint + i) % c->ch_cap;
+        if (!c->ch[id]) {
+            c->ch[id] = ch;
+            ch->id = id;
+            ch->c = c;
+            c->ch_hint = id + 1;
+            c->ch_live++;
+            return 0;
+        }
+    }
+    return -1;
+}
+static void ch_unbind(struct chan *ch)
+{
+    if (ch->c && ch->c->ch && ch->id < ch->c->ch_cap && ch->c->ch[ch->id] == ch) {
+        ch->c->ch[ch->id] = NULL;
+        ch->c->ch_live--;
+    }
+    ch->c = NULL;
+}
+static struct chan *ch_get(struct ssh *c, uint32_t id)
+{
+    return id < c->ch_cap ? c->ch[id] : NULL;
+}
+
+/* Closes the local side. `reset` sends a TCP RST, telling the local client
+ * that the stream failed rather than ended. */
+static void ch_close_local(struct chan *ch, int reset)
+{
+    if (ch->kind == CK_STDIO) {
+        /* stdin/stdout belong to our caller; the program ends with the stream */
+        ch->rfd = ch->wfd = -1;
+    }
+    if (ch->rfd >= 0) {
+        if (reset) net_close_reset(ch->rfd);
+        else close(ch->rfd);
+    }
+    if (ch->wfd >= 0 && ch->wfd != ch->rfd) close(ch->wfd);
+    ch->rfd = ch->wfd = -1;
+    ch->rd_done = ch->wr_done = 1;
+    buf_free(&ch->q);
+}
+
+static void sx_free(struct chan *ch);
+static void sx_reply(struct chan *ch, uint8_t rep); /* SECTION 13 */
+
+static void ch_log_close(const struct chan *ch, const char *how)
+{
+    LOG(ch->failed ? L_INFO : L_DEBUG, ch->c ? ch->c->id : 0,
+        "stream %s %s: %llu bytes up, %llu down", ch_name(ch), how,
+        (unsigned long long)ch->up, (unsigned long long)ch->down);
+}
+
+/* The stream is over for good: local side closed, SSH side released. */
+static void ch_finish(struct chan *ch, int reset)
+{
+    ch_close_local(ch, reset);
+    ch_unbind(ch);
+    sx_free(ch);
+    ch->dead = 1;
+}
+
+/* The local side failed (read or write error): drop what is queued for it
+ * and close the SSH side (CLOSE without EOF). */
+static void ch_local_failed(struct chan *ch, int err)
+{
+    LOG(L_DEBUG, ch->c ? ch->c->id : 0, "stream %s: local side: %s", ch_name(ch), strerror(err));
+    ch->failed = 1;
+    ch_close_local(ch, 1);
+}
+
+/* The transport is gone: every stream on it ends with an error. */
+static void ch_transport_lost(struct chan *ch)
+{
+    if (ch->st == CH_3_OPENING && ch->kind == CK_SOCKS) sx_reply(ch, 1);
+    ch->failed = 1;
+    ch_log_close(ch, "aborted: connection to the server lost");
+    ch->c = NULL; /* the transport's table goes with it */
+    ch_finish(ch, 1);
+}
+
+static int tp_can_send_data(const struct ssh *c)
+{
+    return c && c->ph == TP_4_OPEN && !tp_kex_blocks(c) && c->out.len < ALK_OBUF_HIGH;
+}
+
+/* RFC 4254 7.2: byte 90, string "direct-tcpip", uint32 sender channel,
+ * uint32 initial window, uint32 maximum packet, string host to connect,
+ * uint32 port, string originator IP, uint32 originator port. */
+static void ch_send_open(struct chan *ch, struct ssh *c)
+{
+    if (ch_bind(c, ch) != 0) {
+        LOG(L_WARN, c->id, "stream %s: too many channels", ch_name(ch));
+        if (ch->kind == CK_SOCKS) sx_reply(ch, 1);
+        ch->failed = 1;
+        ch_finish(ch, 1);
+        return;
+    }
+    char oh[64] = "127.0.0.1";
+    unsigned op = 0;
+    if (ch->orig[0]) net_split(ch->orig, oh, sizeof oh, &op, NULL, 0);
+    struct wr w = tp_begin(c, 64 + strlen(ch->host) + strlen(oh));
+    wr_u8(&w, MSG_CHANNEL_OPEN);
+    wr_cstr(&w, "direct-tcpip");
+    wr_u32(&w, ch->id);
+    wr_u32(&w, ch->win);
+    wr_u32(&w, ALK_CHAN_MAXPKT);
+    wr_cstr(&w, ch->host);
+    wr_u32(&w, ch->port);
+    wr_cstr(&w, oh);
+    wr_u32(&w, op);
+    tp_end(c, &w);
+    ch->st = CH_3_OPENING;
+    ch->deadline = ev.now + ALK_OPEN_TIMEOUT_MS;
+    LOG(L_DEBUG, c->id, "stream %s: opening channel %u", ch_name(ch), ch->id);
+}
+
+static void ch_send_u32(struct ssh *c, uint8_t t, uint32_t a)
+{
+    struct wr w = tp_begin(c, 5);
+    wr_u8(&w, t);
+    wr_u32(&w, a);
+    tp_end(c, &w);
+}
+
+/* Sends a queued early part of the stream (bytes a SOCKS client sent right
+ * behind its request) before anything read later. */
+static void sx_flush_early(struct chan *ch);
+
+/*
+ * Per-pass upkeep: timeouts, window adjusts, EOF and CLOSE when their
+ * conditions hold, and the end of the stream. Called once per loop pass
+ * for every stream, before polling.
+ */
+static void ch_service(struct chan *ch)
+{
+    struct ssh *c = ch->c;
+    if (ch->dead) return;
+    if (ch->st <= CH_3_OPENING && ch->deadline && ev.now >= ch->deadline) {
+        LOG(L_INFO, c ? c->id : 0, "stream %s: %s timed out", ch_name(ch),
+            ch->st == CH_1_SOCKS ? "SOCKS handshake" : "channel open");
+        if (ch->kind == CK_SOCKS && ch->st > CH_1_SOCKS) sx_reply(ch, 6);
+        ch->failed = 1;
+        if (ch->st == CH_3_OPENING) {
+            /* the answer may still come: keep the number until it does */
+            ch_close_local(ch, 1);
+            ch->abandoned = 1;
+            ch->deadline = 0;
+        } else {
+            ch_finish(ch, 1);
+        }
+        return;
+    }
+    if (ch->st != CH_4_OPEN && ch->st != CH_5_DONE) return;
+    if (c && ch->st == CH_4_OPEN) {
+        if (ch->sx) sx_flush_early(ch);
+        if (ch->owed >= ALK_WINDOW / 4 && !ch->sent_close && !ch->rcvd_close) {
+            /* RFC 4254 5.2: uint32 recipient channel, uint32 bytes to add */
+            struct wr w = tp_begin(c, 9);
+            wr_u8(&w, MSG_CHANNEL_WINDOW_ADJUST);
+            wr_u32(&w, ch->peer);
+            wr_u32(&w, ch->owed);
+            tp_end(c, &w);
+            ch->win += ch->owed;
+            ch->owed = 0;
+        }
+        if (ch->rcvd_eof && ch->q.len == 0 && !ch->wr_done) {
+            if (ch->kind == CK_STDIO) close(1);
+            else shutdown(ch->wfd, SHUT_WR);
+            ch->wr_done = 1;
+        }
+        if (ch->rd_done && !ch->sx && !ch->sent_eof && !ch->sent_close && !ch->failed) {
+            ch_send_u32(c, MSG_CHANNEL_EOF, ch->peer);
+            ch->sent_eof = 1;
+        }
+        int over = ch->failed || ch->rcvd_close ||
+                   (ch->sent_eof && ch->rcvd_eof && ch->q.len == 0);
+        if (over && !ch->sent_close) {
+            ch_send_u32(c, MSG_CHANNEL_CLOSE, ch->peer);
+            ch->sent_close = 1;
+        }
+        if (ch->sent_close && ch->rcvd_close) {
+            ch_log_close(ch, ch->failed ? "failed" : "closed");
+            ch_unbind(ch);
+            ch->st = CH_5_DONE;
+            ch->deadline = ev.now + ALK_SOCKS_TIMEOUT_MS; /* to flush the rest locally */
+        }
+    }
+    if (ch->st == CH_5_DONE && (ch->q.len == 0 || ch->wfd < 0 || ev.now >= ch->deadline))
+        ch_finish(ch, ch->reset);
+}
+
+/* Local socket readable while open: one read straight into a new packet. */
+static void ch_local_read(struct chan *ch)
+{
+    struct ssh *c = ch->c;
+    size_t n = MIN(MIN(ch->peer_win, ch->peer_max), ALK_CHAN_MAXPKT);
+    if (!tp_can_send_data(c) || n == 0 || ch->sx) return;
+    /* RFC 4254 5.2: byte 94, uint32 recipient channel, string data */
+    struct wr w = tp_begin(c, 9 + n);
+    wr_u8(&w, MSG_CHANNEL_DATA);
+    wr_u32(&w, ch->peer);
+    wr_u32(&w, 0);
+    ssize_t got = read(ch->rfd, w.p + w.len, n);
+    if (got > 0) {
+        st32_be(w.p + 5, (uint32_t)got);
+        w.len += (size_t)got;
+        tp_end(c, &w);
+        ch->peer_win -= (uint32_t)got;
+        ch->up += (uint64_t)got;
+    } else if (got == 0) {
+        ch->rd_done = 1;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        ch_local_failed(ch, errno);
+    }
+}
+
+/* Local socket writable: drain the queue; freed memory once empty. */
+static void ch_local_write(struct chan *ch)
+{
+    while (ch->q.len > 0) {
+        ssize_t n = write(ch->wfd, buf_head(&ch->q), ch->q.len);
+        if (n > 0) {
+            buf_consume(&ch->q, (size_t)n);
+            ch->owed += (uint32_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ch_local_failed(ch, errno);
+        break;
+    }
+    if (ch->q.len == 0) buf_free(&ch->q);
+}
+
+/* poll() interest for the local side */
+static short ch_events_r(const struct chan *ch)
+{
+    if (ch->rfd < 0 || ch->rd_done) return 0;
+    if (ch->st == CH_1_SOCKS) return POLLIN;
+    if (ch->st == CH_4_OPEN && !ch->sx && tp_can_send_data(ch->c) &&
+        MIN(ch->peer_win, ch->peer_max) > 0 && !ch->sent_close)
+        return POLLIN;
+    return 0;
+}
+static short ch_events_w(const struct chan *ch)
+{
+    return ch->wfd >= 0 && ch->q.len > 0 ? POLLOUT : 0;
+}
+
+/* Peer messages for one channel. Each gets one complete payload. */
+static struct chan *ch_lookup(struct ssh *c, uint32_t id, const char *what)
+{
+    struct chan *ch = ch_get(c, id);
+    if (!ch) tp_fail(c, -E_PROTO, "%s for channel %lu, which is not open", what, (unsigned long)id);
+    return ch;
+}
+
+static uint8_t sx_rep_for(uint32_t reason, struct str desc); /* SECTION 13 */
+
+/* RFC 4254 5.1: uint32 recipient, uint32 sender, uint32 window, uint32 max packet */
+static int ch_on_open_confirm(struct ssh *c, struct rd *r)
+{
+    uint32_t id = rd_u32(r), peer = rd_u32(r), win = rd_u32(r), maxp = rd_u32(r);
+    if (r->bad) return -E_PROTO; /* trailing channel-type data is allowed */
+    struct chan *ch = ch_lookup(c, id, "OPEN_CONFIRMATION");
+    if (!ch) return -E_PROTO;
+    if (ch->st != CH_3_OPENING) {
+        tp_fail(c, -E_PROTO, "OPEN_CONFIRMATION for channel %lu, which was not opening",
+                (unsigned long)id);
+        return -E_PROTO;
+    }
+    if (maxp == 0) {
+        tp_fail(c, -E_PROTO, "peer announced a maximum packet of 0 on channel %lu",
+                (unsigned long)id);
+        return -E_PROTO;
+    }
+    ch->peer = peer, ch->peer_win = win, ch->peer_max = MIN(maxp, ALK_CHAN_MAXPKT);
+    ch->st = CH_4_OPEN;
+    ch->deadline = 0;
+    if (ch->abandoned) { /* gave up waiting: close it right away */
+        ch->failed = 1;
+        return 0;
+    }
+    if (ch->kind == CK_SOCKS) sx_reply(ch, 0);
+    LOG(L_DEBUG, c->id, "stream %s: channel %u open", ch_name(ch), ch->id);
+    return 0;
+}
+
+/* RFC 4254 5.1: uint32 recipient, uint32 reason, string description, string language */
+static int ch_on_open_failure(struct ssh *c, struct rd *r)
+{
+    uint32_t id = rd_u32(r), reason = rd_u32(r);
+    struct str desc = rd_str(r, 4096);
+    rd_str(r, 256);
+    if (!rd_end(r)) return -E_PROTO;
+    struct chan *ch = ch_lookup(c, id, "OPEN_FAILURE");
+    if (!ch) return -E_PROTO;
+    if (ch->st != CH_3_OPENING) {
+        tp_fail(c, -E_PROTO, "OPEN_FAILURE for channel %lu, which was not opening",
+                (unsigned long)id);
+        return -E_PROTO;
+    }
+    LOG(L_INFO, c->id, "stream %s: server refused: %s (reason %lu)", ch_name(ch), log_str(desc),
+        (unsigned long)reason);
+    if (ch->kind == CK_SOCKS && !ch->abandoned) sx_reply(ch, sx_rep_for(reason, desc));
+    if (ch->kind == CK_STDIO)
+        say("cannot open a stream to %s: the server says: %s", ch_name(ch), log_str(desc));
+    ch->failed = 1;
+    ch_finish(ch, 1);
+    return 0;
+}
+
+/* RFC 4254 5.2: uint32 recipient channel, uint32 bytes to add */
+static int ch_on_window(struct ssh *c, struct rd *r)
+{
+    uint32_t id = rd_u32(r), add = rd_u32(r);
+    if (!rd_end(r)) return -E_PROTO;
+    struct chan *ch = ch_lookup(c, id, "WINDOW_ADJUST");
+    if (!ch) return -E_PROTO;
+    if (ch->st != CH_4_OPEN) return 0; /* a late adjust for a stream we finished */
+    if (add > UINT32_MAX - ch->peer_win) {
+        tp_fail(c, -E_PROTO, "window adjust overflows 2^32-1 on channel %lu", (unsigned long)id);
+        return -E_PROTO;
+    }
+    ch->peer_win += add;
+    return 0;
+}
+
+/* RFC 4254 5.2: byte 94, uint32 recipient, string data; byte 95 adds
+ * uint32 data_type_code before the data. */
+static int ch_on_data(struct ssh *c, struct rd *r, int ext)
+{
+    uint32_t id = rd_u32(r);
+    if (ext) rd_u32(r);
+    struct str d = rd_str(r, ALK_PAYLOAD_MAX);
+    if (!rd_end(r)) return -E_PROTO;
+    struct chan *ch = ch_lookup(c, id, "DATA");
+    if (!ch) return -E_PROTO;
+    if (ch->st != CH_4_OPEN || ch->rcvd_eof || ch->rcvd_close) {
+        tp_fail(c, -E_PROTO, "data on channel %lu after its end", (unsigned long)id);
+        return -E_PROTO;
+    }
+    if (d.n > ch->win) {
+        tp_fail(c, -E_PROTO, "peer sent %lu bytes on channel %lu with a window of %lu",
+                (unsigned long)d.n, (unsigned long)id, (unsigned long)ch->win);
+        return -E_PROTO;
+    }
+    ch->win -= (uint32_t)d.n;
+    if (ext || ch->wfd < 0) { /* nowhere to deliver: consumed at once */
+        ch->owed += (uint32_t)d.n;
+        return 0;
+    }
+    ch->down += d.n;
+    size_t done = 0;
+    if (ch->q.len == 0) {
+        ssize_t n = write(ch->wfd, d.p, d.n);
+        if (n > 0) done = (size_t)n;
+        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            ch_local_failed(ch, errno);
+            ch->owed += (uint32_t)d.n;
+            return 0;
+        }
+    }
+    ch->owed += (uint32_t)done;
+    if (done < d.n) buf_append(&ch->q, d.p + done, d.n - done);
+    return 0;
+}
+
+/* EOF and CLOSE: uint32 recipient channel */
+static int ch_on_eof_close(struct ssh *c, struct rd *r, int close)
+{
+    uint32_t id = rd_u32(r);
+    if (!rd_end(r)) return -E_PROTO;
+    struct chan *ch = ch_lookup(c, id, close ? "CLOSE" : "EOF");
+    if (!ch) return -E_PROTO;
+    if (ch->st != CH_4_OPEN || ch->rcvd_close) {
+        tp_fail(c, -E_PROTO, "%s on channel %lu in the wrong state", close ? "CLOSE" : "EOF",
+                (unsigned long)id);
+        return -E_PROTO;
+    }
+    if (close) {
+        ch->rcvd_close = 1;
+        ch->reset = !ch->rcvd_eof; /* ended without EOF: tell the local side it failed */
+    } else {
+        ch->rcvd_eof = 1;
+    }
+    return 0;
+}
+
+/* RFC 4254 5.4: uint32 recipient, string type, boolean want reply, ...
+ * Nothing is asked of a direct-tcpip channel; refuse politely. */
+static int ch_on_request(struct ssh *c, struct rd *r)
+{
+    uint32_t id = rd_u32(r);
+    struct str type = rd_str(r, 256);
+    int want = rd_bool(r);
+    if (r->bad) return -E_PROTO;
+    struct chan *ch = ch_lookup(c, id, "CHANNEL_REQUEST");
+    if (!ch) return -E_PROTO;
+    LOG(L_DEBUG, c->id, "channel %lu request %s refused", (unsigned long)id, log_str(type));
+    if (want && ch->st == CH_4_OPEN && !ch->sent_close)
+        ch_send_u32(c, MSG_CHANNEL_FAILURE, ch->peer);
+    return 0;
+}
+
+/* ==================== SECTION 13: SOCKS5h (sx_) ==================== */
+
+/*
+ * RFC 1928 (SOCKS5) and RFC 1929 (username/password), CONNECT only. The
+ * framer works on whatever bytes have arrived: a greeting split over many
+ * segments, or greeting + auth + request + the first data in one. Replies
+ * go out only when the channel has opened or failed. Messages:
+ *   greeting  VER=5 NMETHODS METHODS[NMETHODS]        -> VER METHOD
+ *   auth      VER=1 ULEN UNAME PLEN PASSWD             -> VER STATUS
+ *   request   VER=5 CMD RSV ATYP DST.ADDR DST.PORT     -> VER REP RSV ATYP BND.ADDR BND.PORT
+ * The largest is the auth request, 1+1+255+1+255 = 513 bytes.
+ */
+enum { SX_1_HELLO, SX_2_AUTH, SX_3_REQUEST, SX_4_DONE };
+struct sx {
+    uint8_t st;
+    uint16_t len;
+    uint8_t b[ALK_SOCKS_MAX];
+};
+
+/* --socks-auth credentials; NULL user means no authentication */
+static struct {
+    const char *user, *pass;
+} sx_cfg;
+
+static void sx_free(struct chan *ch)
+{
+    if (ch->sx) wipe(ch->sx, sizeof *ch->sx), free(ch->sx);
+    ch->sx = NULL;
+}
+
+static int sx_send(struct chan *ch, const void *p, size_t n)
+{
+    /* the socket's send buffer is empty at this point: a short write
+     * means the client is gone */
+    return ch->wfd >= 0 && write(ch->wfd, p, n) == (ssize_t)n ? 0 : -1;
+}
+
+/* RFC 1928 6: a reply with BND.ADDR 0.0.0.0:0 (the server side's bound
+ * address is not known to us). */
+static void sx_reply(struct chan *ch, uint8_t rep)
+{
+    uint8_t b[10] = {5, rep, 0, 1, 0, 0, 0, 0, 0, 0};
+    if (ch->kind != CK_SOCKS || ch->rfd < 0) return;
+    if (sx_send(ch, b, sizeof b) != 0 && rep == 0) ch_local_failed(ch, EPIPE);
+}
+
+/* Case-insensitive search for a lowercase needle. */
+static int str_has(struct str s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= s.n; i++) {
+        size_t j = 0;
+        while (j < n) {
+            uint8_t a = s.p[i + j];
+            if (a >= 'A' && a <= 'Z') a = (uint8_t)(a - 'A' + 'a');
+            if (a != (uint8_t)needle[j]) break;
+            j++;
+        }
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
+/*
+ * Channel-open failure (RFC 4254 5.1) to SOCKS reply (RFC 1928 6). OpenSSH
+ * and alknet put the cause in the description ("Connection refused",
+ * "Name or service not known", ...), so it is read for a precise code.
+ */
+static uint8_t sx_rep_for(uint32_t reason, struct str desc)
+{
+    if (reason == OPEN_ADMIN_PROHIBITED) return 2;        /* not allowed by ruleset */
+    if (reason != OPEN_CONNECT_FAILED) return 1;          /* general failure */
+    if (str_has(desc, "refused")) return 5;               /* connection refused */
+    if (str_has(desc, "timed out") || str_has(desc, "timeout")) return 6; /* TTL expired */
+    if (str_has(desc, "network is unreachable") || str_has(desc, "network unreachable"))
+        return 3;                                          /* network unreachable */
+    if (str_has(desc, "unreachable") || str_has(desc, "no route") || str_has(desc, "not known") ||
+        str_has(desc, "resolve") || str_has(desc, "name") || str_has(desc, "no address") ||
+        str_has(desc, "unknown host"))
+        return 4;                                          /* host unreachable */
+    return 1;
+}
+
+/*
+ * Parses as much of the handshake as has arrived. Returns 0 to wait for
+ * more, 1 when the request is complete (ch->host/port set, any bytes after
+ * it kept in sx as early data), -1 when the stream was refused and closed.
+ */
+static int sx_step(struct chan *ch)
+{
+    struct sx *s = ch->sx;
+    for (;;) {
+        struct rd r = rd_init(s->b, s->len);
+        uint8_t ver = rd_u8(&r);
+        if (r.bad) return 0;
+        if (s->st == SX_1_HELLO) {
+            if (ver != 5) {
+                LOG(L_INFO, 0, "SOCKS: client speaks version %u, not 5", ver);
+                if (ver == 4) { /* a SOCKS4 client gets a SOCKS4 "rejected" */
+                    static const uint8_t rej[8] = {0, 0x5b};
+                    sx_send(ch, rej, sizeof rej);
+                }
+                return -1;
+            }
+            uint8_t nm = rd_u8(&r);
+            struct str m = rd_bytes(&r, nm);
+            if (r.bad) return 0;
+            uint8_t want = sx_cfg.user ? 2 : 0, pick = 0xff;
+            if (nm > 0 && memchr(m.p, want, nm)) pick = want;
+            uint8_t rep[2] = {5, pick};
+            if (sx_send(ch, rep, 2) != 0 || pick == 0xff) {
+                LOG(L_INFO, 0, "SOCKS: client offers no acceptable method (%s required)",
+                    sx_cfg.user ? "username/password" : "no authentication");
+                return -1;
+            }
+            s->st = pick == 2 ? SX_2_AUTH : SX_3_REQUEST;
+        } else if (s->st == SX_2_AUTH) {
+            struct str u = rd_bytes(&r, rd_u8(&r));
+            struct str pw = rd_bytes(&r, rd_u8(&r));
+            if (r.bad) return 0;
+            /* compare in constant time over fixed-size copies */
+            uint8_t a[256] = {0}, b[256] = {0}, x[256] = {0}, y[256] = {0};
+            size_t ul = strlen(sx_cfg.user), pl = strlen(sx_cfg.pass);
+            memcpy(a, u.p, u.n), memcpy(b, sx_cfg.user, ul);
+            memcpy(x, pw.p, pw.n), memcpy(y, sx_cfg.pass, pl);
+            int ok = ver == 1 && u.n == ul && pw.n == pl && (ct_cmp(a, b, 256) | ct_cmp(x, y, 256)) == 0;
+            WIPE(x), WIPE(y);
+            uint8_t rep[2] = {1, ok ? 0 : 1};
+            if (sx_send(ch, rep, 2) != 0 || !ok) {
+                LOG(L_INFO, 0, "SOCKS: wrong username or password");
+                return -1;
+            }
+            s->st = SX_3_REQUEST;
+        } else {
+            uint8_t cmd = rd_u8(&r);
+            rd_u8(&r);
+            uint8_t atyp = rd_u8(&r);
+            if (r.bad) return 0;
+            char host[256];
+            if (atyp == 1) {
+                struct str a = rd_bytes(&r, 4);
+                if (r.bad) return 0;
+                inet_ntop(AF_INET, a.p, host, sizeof host);
+            } else if (atyp == 4) {
+                struct str a = rd_bytes(&r, 16);
+                if (r.bad) return 0;
+                inet_ntop(AF_INET6, a.p, host, sizeof host);
+            } else if (atyp == 3) {
+                struct str a = rd_bytes(&r, rd_u8(&r));
+                if (r.bad) return 0;
+                int bad = a.n == 0;
+                for (size_t i = 0; i < a.n; i++) bad |= a.p[i] <= 0x20 || a.p[i] >= 0x7f;
+                if (bad) {
+                    LOG(L_INFO, 0, "SOCKS: bad host name %s", log_str(a));
+                    sx_reply(ch, 4);
+                    return -1;
+                }
+                memcpy(host, a.p, a.n);
+                host[a.n] = 0;
+            } else {
+                LOG(L_INFO, 0, "SOCKS: unknown address type %u", atyp);
+                sx_reply(ch, 8);
+                return -1;
+            }
+            struct str pb = rd_bytes(&r, 2);
+            if (r.bad) return 0;
+            if (ver != 5) {
+                LOG(L_INFO, 0, "SOCKS: request with version %u", ver);
+                sx_reply(ch, 1);
+                return -1;
+            }
+            if (cmd != 1) {
+                LOG(L_INFO, 0, "SOCKS: command %u not supported (only CONNECT)", cmd);
+                sx_reply(ch, 7);
+                return -1;
+            }
+            ch->host = xstrdup(host);
+            ch->port = (unsigned)(pb.p[0] << 8 | pb.p[1]);
+            s->st = SX_4_DONE;
+        }
+        /* keep what follows the message */
+        memmove(s->b, s->b + r.off, s->len - r.off);
+        s->len = (uint16_t)(s->len - r.off);
+        if (s->st == SX_4_DONE) {
+            if (s->len == 0) sx_free(ch);
+            return 1;
+        }
+    }
+}
+
+/* Local socket readable during the handshake. */
+static void sx_read(struct chan *ch)
+{
+    struct sx *s = ch->sx;
+    ssize_t n = read(ch->rfd, s->b + s->len, sizeof s->b - s->len);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) { /* gone before finishing the request: nothing to answer */
+        ch_finish(ch, 0);
+        return;
+    }
+    s->len = (uint16_t)(s->len + n);
+    int r = sx_step(ch);
+    if (r < 0) ch_finish(ch, 0);
+    else if (r > 0) {
+        ch->st = CH_2_WAIT;
+        ch->deadline = ev.now + ALK_OPEN_TIMEOUT_MS;
+    } else if (s->len == sizeof s->b) {
+        LOG(L_INFO, 0, "SOCKS: oversized message");
+        ch_finish(ch, 0);
+    }
+}
+
+static void sx_flush_early(struct chan *ch)
+{
+    struct sx *s = ch->sx;
+    struct ssh *c = ch->c;
+    size_t n = MIN(MIN(ch->peer_win, ch->peer_max), s->len);
+    if (!tp_can_send_data(c) || n == 0) return;
+    struct wr w = tp_begin(c, 9 + n);
+    wr_u8(&w, MSG_CHANNEL_DATA);
+    wr_u32(&w, ch->peer);
+    wr_str(&w, s->b, n);
+    tp_end(c, &w);
+    ch->peer_win -= (uint32_t)n;
+    ch->up += n;
+    memmove(s->b, s->b + n, s->len - n);
+    s->len = (uint16_t)(s->len - n);
+    if (s->len == 0) sx_free(ch);
+}
+
+/* ==================== SECTION 14: message dispatch (tp_dispatch) ==================== */
+
+/*
+ * One gate for every message type in every state (OpenSSH dispatch tables,
+ * Dropbear's pre-auth limit): a legal message goes to its handler, an
+ * unknown type gets UNIMPLEMENTED, a known type in the wrong state ends
+ * the connection. Strict KEX takes its few lines here: nothing but kex
+ * messages during the first exchange, not even IGNORE.
+ */
+static int tp_violation(struct ssh *c, uint8_t t)
+{
+    tp_fail(c, -E_PROTO, "unexpected message %u in state %s%s", t, tp_phase_name[c->ph],
+            c->kx ? " (key exchange)" : "");
+    return -E_PROTO;
+}
+
+static int tp_generic(struct ssh *c, uint8_t t, struct rd *r)
+{
+    if (t == MSG_DISCONNECT) {
+        /* RFC 4253 11.1: uint32 reason, string description, string language */
+        uint32_t reason = rd_u32(r);
+        struct str d = rd_str(r, 4096);
+        c->disc = reason;
+        tp_fail(c, -E_DISC, "%s disconnected: %s (reason %lu)", c->peer,
+                r->bad ? "(malformed)" : log_str(d), (unsigned long)reason);
+        c->out.len = 0;
+        return 0;
+    }
+    if (t == MSG_UNIMPLEMENTED) {
+        uint32_t seq = rd_u32(r);
+        LOG(L_DEBUG, c->id, "peer did not implement our packet %lu", (unsigned long)seq);
+    }
+    return 0; /* IGNORE, DEBUG */
+}
+
+static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
+{
+    uint8_t t = p[0];
+    struct rd r = rd_init(p + 1, n - 1);
+    struct kex *kx = c->kx;
+
+    if (kx && kx->got_init && !kx->got_newkeys) {
+        /* the peer is inside a key exchange: RFC 4253 7.1 */
+        if (t == MSG_DISCONNECT) return tp_generic(c, t, &r);
+        if (t <= MSG_DEBUG) {
+            if (kx->first && c->strict) {
+                tp_fail(c, -E_PROTO, "strict KEX: message %u during the first key exchange", t);
+                return -E_PROTO;
+            }
+            return tp_generic(c, t, &r);
+        }
+        if (t >= MSG_KEX_ECDH_INIT && t <= 49 && kx->skip_next) {
+            kx->skip_next = 0; /* the peer's wrong guess */
+            return 0;
+        }
+        if (!c->server && t == MSG_KEX_ECDH_REPLY && !kx->have_keys) return kex_on_reply(c, p, n);
+        if (t == MSG_NEWKEYS && kx->have_keys) {
+            if (!rd_end(&r)) return -E_PROTO;
+            return kex_on_newkeys(c);
+        }
+        return tp_violation(c, t);
+    }
+    if (!c->have_sid) {
+        /* before the peer's first KEXINIT (strictness is checked in it) */
+        if (t == MSG_KEXINIT) return kex_on_kexinit(c, p, n);
+        if (t <= MSG_DEBUG) return tp_generic(c, t, &r);
+        return tp_violation(c, t);
+    }
+    switch (t) {
+    case MSG_DISCONNECT:
+    case MSG_IGNORE:
+    case MSG_UNIMPLEMENTED:
+    case MSG_DEBUG:
+        return tp_generic(c, t, &r);
+    case MSG_KEXINIT:
+        return kex_on_kexinit(c, p, n); /* a rekey, at any moment */
+    case MSG_EXT_INFO:
+        return 0; /* never asked for (no ext-info-c); harmless */
+    case MSG_SERVICE_ACCEPT:
+    case MSG_USERAUTH_FAILURE:
+    case MSG_USERAUTH_SUCCESS:
+    case MSG_USERAUTH_BANNER:
+    case MSG_USERAUTH_PK_OK:
+        if (c->server || c->ph != TP_3_AUTH) return tp_violation(c, t);
+        return ua_on_msg(c, t, &r);
+    case MSG_SERVICE_REQUEST:
+    case MSG_USERAUTH_REQUEST:
+    case MSG_KEXINIT + 1: /* NEWKEYS outside a kex */
+    case MSG_KEX_ECDH_INIT:
+    case MSG_KEX_ECDH_REPLY:
+        return tp_violation(c, t);
+    default:
+        break;
+    }
+    if (t >= MSG_GLOBAL_REQUEST && t <= MSG_CHANNEL_FAILURE) {
+        if (c->ph != TP_4_OPEN) return tp_violation(c, t);
+        switch (t) {
+        case MSG_GLOBAL_REQUEST: {
+            /* RFC 4254 4: string name, boolean want reply, ... We have none
+             * to offer (keepalive@openssh.com gets the failure it expects). */
+            struct str name = rd_str(&r, 256);
+            int want = rd_bool(&r);
+            if (r.bad) return -E_PROTO;
+            LOG(L_DEBUG, c->id, "global request %s refused", log_str(name));
+            if (want) {
+                struct wr w = tp_begin(c, 1);
+                wr_u8(&w, MSG_REQUEST_FAILURE);
+                tp_end(c, &w);
+            }
+            return 0;
+        }
+        case MSG_REQUEST_SUCCESS:
+        case MSG_REQUEST_FAILURE:
+            return 0; /* answers to our keepalives: receiving anything resets them */
+        case MSG_CHANNEL_OPEN: {
+            /* uint32 sender channel is the second field; the client takes no
+             * channels from the server (no remote forwarding, no agent) */
+            rd_str(&r, 256);
+            uint32_t peer = rd_u32(&r);
+            if (r.bad) return -E_PROTO;
+            struct wr w = tp_begin(c, 128);
+            wr_u8(&w, MSG_CHANNEL_OPEN_FAILURE);
+            wr_u32(&w, peer);
+            wr_u32(&w, OPEN_ADMIN_PROHIBITED);
+            wr_cstr(&w, "the alknet client accepts no channels");
+            wr_cstr(&w, "");
+            tp_end(c, &w);
+            return 0;
+        }
+        case MSG_CHANNEL_OPEN_CONFIRMATION:
+            return ch_on_open_confirm(c, &r);
+        case MSG_CHANNEL_OPEN_FAILURE:
+            return ch_on_open_failure(c, &r);
+        case MSG_CHANNEL_WINDOW_ADJUST:
+            return ch_on_window(c, &r);
+        case MSG_CHANNEL_DATA:
+        case MSG_CHANNEL_EXTENDED_DATA:
+            return ch_on_data(c, &r, t == MSG_CHANNEL_EXTENDED_DATA);
+        case MSG_CHANNEL_EOF:
+        case MSG_CHANNEL_CLOSE:
+            return ch_on_eof_close(c, &r, t == MSG_CHANNEL_CLOSE);
+        case MSG_CHANNEL_REQUEST:
+            return ch_on_request(c, &r);
+        default: /* CHANNEL_SUCCESS/FAILURE: we never ask */
+            return tp_violation(c, t);
+        }
+    }
+    /* RFC 4253 11.4: byte 3, uint32 sequence number of the rejected packet */
+    struct wr w = tp_begin(c, 5);
+    wr_u8(&w, MSG_UNIMPLEMENTED);
+    wr_u32(&w, c->rx.seq - 1);
+    tp_end(c, &w);
+    return 0;
+}
+
+/* ==================== SECTION 15: event loop (ev_) ==================== */
+
+/*
+ * One pass:  ev_build (service every object, collect poll interest and the
+ * nearest deadline) -> poll -> ev_dispatch (I/O only) -> ev_reap (the only
+ * place objects are freed). Signals arrive through a self-pipe.
+ */
+struct lsn {
+    int fd;
+    uint8_t kind;  /* CK_SOCKS or CK_LOCAL */
+    char *host;    /* -L destination */
+    unsigned port;
+    char name[80]; /* the bound address */
+    int64_t pause_until; /* backing off after EMFILE */
+    int dead;
+};
+
+enum { K_SIG, K_LSN, K_SSH, K_CHR, K_CHW, K_CONN };
+static struct {
+    struct pollfd *pfd;
+    struct {
+        uint8_t kind;
+        void *obj;
+    } *who;
+    size_t n, cap;
+    int64_t wake; /* nearest deadline */
+} evp;
+
+static void ev_add(int fd, short events, uint8_t kind, void *obj)
+{
+    if (evp.n == evp.cap) {
+        evp.cap = evp.cap ? evp.cap * 2 : 64;
+        evp.pfd = xrealloc(evp.pfd, evp.cap * sizeof *evp.pfd);
+        evp.who = xrealloc(evp.who, evp.cap * sizeof *evp.who);
+    }
+    evp.pfd[evp.n].fd = fd;
+    evp.pfd[evp.n].events = events;
+    evp.pfd[evp.n].revents = 0;
+    evp.who[evp.n].kind = kind;
+    evp.who[evp.n].obj = obj;
+    evp.n++;
+}
+static void ev_deadline(int64_t t)
+{
+    if (t > 0 && (evp.wake == 0 || t < evp.wake)) evp.wake = t;
+}
+
+static struct lsn *lsn_new(int fd, uint8_t kind)
+{
+    struct lsn *l = xcalloc(1, sizeof *l);
+    l->fd = fd, l->kind = kind;
+    ev.lsn = xrealloc(ev.lsn, (ev.nlsn + 1) * sizeof *ev.lsn);
+    ev.lsn[ev.nlsn++] = l;
+    return l;
+}
+
+static void lsn_accept(struct lsn *l)
+{
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept(l->fd, (struct sockaddr *)&ss, &sl);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!l->pause_until) LOG(L_WARN, 0, "%s: cannot accept: %s; pausing", l->name,
+                                         strerror(errno));
+                l->pause_until = ev.now + 500;
+            }
+            return;
+        }
+        l->pause_until = 0;
+        net_nonblock(fd);
+        net_nodelay(fd);
+        struct chan *ch = ch_new(fd, fd, (enum ch_kind)l->kind);
+        net_addr_str((struct sockaddr *)&ss, ch->orig, sizeof ch->orig);
+        if (l->kind == CK_SOCKS) {
+            ch->sx = xcalloc(1, sizeof *ch->sx);
+            ch->st = CH_1_SOCKS;
+            ch->deadline = ev.now + ALK_SOCKS_TIMEOUT_MS;
+        } else {
+            ch->host = xstrdup(l->host);
+            ch->port = l->port;
+            ch->st = CH_2_WAIT;
+            ch->deadline = ev.now + ALK_OPEN_TIMEOUT_MS;
+        }
+    }
+}
+
+static void ch_free(struct chan *ch)
+{
+    buf_free(&ch->q);
+    sx_free(ch);
+    free(ch->host);
+    free(ch);
+}
+
+static void cl_service(void);          /* SECTION 16 */
+static void cl_on_signal(int sig);     /* SECTION 16 */
+static void cl_lost(struct ssh *c);    /* SECTION 16 */
+static void cl_conn_ready(void);       /* SECTION 16 */
+static void cl_stdio_ended(const struct chan *ch); /* SECTION 16 */
+
+static void ev_build(void)
+{
+    evp.n = 0;
+    evp.wake = 0;
+    ev.now = now_ms();
+    ev_add(ev.sig[0], POLLIN, K_SIG, NULL);
+    cl_service();
+    for (size_t i = 0; i < ev.nch; i++) {
+        struct chan *ch = ev.ch[i];
+        ch_service(ch);
+        if (ch->dead) {
+            ev_deadline(ev.now); /* reap it right after this pass */
+            continue;
+        }
+        ev_deadline(ch->deadline);
+        short r = ch_events_r(ch), w = ch_events_w(ch);
+        if (ch->hup && !(r | w)) continue; /* would report POLLHUP forever */
+        if (ch->rfd == ch->wfd) {
+            if (r | w) ev_add(ch->rfd, (short)(r | w), K_CHR, ch);
+        } else {
+            if (r) ev_add(ch->rfd, r, K_CHR, ch);
+            if (w) ev_add(ch->wfd, w, K_CHW, ch);
+        }
+    }
+    struct ssh *c = ev.ssh[0];
+    if (c && !c->dead) {
+        if (c->out.len > 0 && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
+        if (c->ph == TP_5_CLOSING && (c->out.len == 0 || ev.now >= c->t_close)) {
+            c->dead = 1;
+            ev_deadline(ev.now);
+        } else {
+            short e = 0;
+            if (c->ph != TP_5_CLOSING && c->out.len < ALK_OBUF_MAX) e |= POLLIN;
+            if (c->out.len > 0) e |= POLLOUT;
+            ev_add(c->fd, e, K_SSH, c);
+            if (c->ph == TP_5_CLOSING) ev_deadline(c->t_close);
+        }
+    }
+    for (size_t i = 0; i < ev.nlsn; i++) {
+        struct lsn *l = ev.lsn[i];
+        if (l->dead) continue;
+        if (l->pause_until > ev.now) ev_deadline(l->pause_until);
+        else ev_add(l->fd, POLLIN, K_LSN, l);
+    }
+}
+
+static void ev_dispatch(void)
+{
+    for (size_t i = 0; i < evp.n; i++) {
+        short re = evp.pfd[i].revents;
+        void *o = evp.who[i].obj;
+        if (!re) continue;
+        switch (evp.who[i].kind) {
+        case K_SIG: {
+            uint8_t b[16];
+            ssize_t n = read(ev.sig[0], b, sizeof b);
+            for (ssize_t j = 0; j < n; j++) cl_on_signal(b[j]);
+            break;
+        }
+        case K_LSN:
+            lsn_accept(o);
+            break;
+        case K_CONN:
+            cl_conn_ready();
+            break;
+        case K_SSH: {
+            struct ssh *c = o;
+            if (c->dead) break;
+            if (re & (POLLIN | POLLHUP | POLLERR)) tp_read(c);
+            if ((re & POLLOUT) && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
+            break;
+        }
+        case K_CHR:
+        case K_CHW: {
+            struct chan *ch = o;
+            if (ch->dead) break;
+            short want = evp.pfd[i].events;
+            if ((re & POLLERR) && !(want & POLLIN)) {
+                ch_local_failed(ch, ECONNRESET);
+                break;
+            }
+            if ((re & POLLHUP) && !(want & (POLLIN | POLLOUT))) ch->hup = 1;
+            if ((want & POLLIN) && (re & (POLLIN | POLLHUP | POLLERR))) {
+                if (ch->st == CH_1_SOCKS) sx_read(ch);
+                else ch_local_read(ch);
+            }
+            if (!ch->dead && (want & POLLOUT) && (re & (POLLOUT | POLLHUP | POLLERR)))
+                ch_local_write(ch);
+            break;
+        }
+        }
+    }
+}
+
+static void ev_reap(void)
+{
+    struct ssh *c = ev.ssh[0];
+    if (c && c->dead) {
+        for (size_t i = 0; i < ev.nch; i++)
+            if (ev.ch[i]->c == c && !ev.ch[i]->dead) ch_transport_lost(ev.ch[i]);
+        ev.ssh[0] = NULL;
+        cl_lost(c);
+        tp_free(c);
+    }
+    for (size_t i = 0; i < ev.nch;) {
+        struct chan *ch = ev.ch[i];
+        if (!ch->dead) {
+            i++;
+            continue;
+        }
+        if (ch->kind == CK_STDIO) cl_stdio_ended(ch);
+        ev.ch[i] = ev.ch[--ev.nch];
+        ev.ch[i]->idx = i;
+        ch_free(ch);
+    }
+    for (size_t i = 0; i < ev.nlsn;) {
+        struct lsn *l = ev.lsn[i];
+        if (!l->dead) {
+            i++;
+            continue;
+        }
+        close(l->fd);
+        free(l->host);
+        free(l);
+        ev.lsn[i] = ev.lsn[--ev.nlsn];
+    }
+}
+
+static void ev_on_signal(int sig)
+{
+    uint8_t b = (uint8_t)sig;
+    int e = errno;
+    if (write(ev.sig[1], &b, 1) < 0) { /* pipe full: the loop is already awake */
+    }
+    errno = e;
+}
+
+static int ev_init(void)
+{
+    if (pipe(ev.sig) != 0) return -1;
+    net_nonblock(ev.sig[0]);
+    net_nonblock(ev.sig[1]);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ev_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGUSR1};
+    for (size_t i = 0; i < ARRAY_LEN(sigs); i++) sigaction(sigs[i], &sa, NULL);
+    return 0;
+}
+
+/* Runs passes until the client says stop. */
+static void ev_run(void)
+{
+    while (!ev.quit) {
+        ev_build();
+        if (ev.quit) break;
+        int timeout = -1;
+        if (evp.wake) {
+            int64_t d = evp.wake - ev.now;
+            timeout = d <= 0 ? 0 : d > 60000 ? 60000 : (int)d;
+        }
+        if (poll(evp.pfd, (nfds_t)evp.n, timeout) < 0 && errno != EINTR) {
+            say("poll: %s", strerror(errno));
+            break;
+        }
+        ev.now = now_ms();
+        ev_dispatch();
+        ev_reap();
+    }
+}
+
+/* ==================== SECTION 16: client (cl_) ==================== */
+
+/*
+ * `alknet connect`: listeners and streams are the loop's; the client owns
+ * the one transport to the server and decides what its end means: an exit
+ * code before authentication, a lost connection after it. Streams that
+ * arrive before the transport is open wait (CH_2_WAIT) and are opened when
+ * it is.
+ */
+struct fwd {
+    char *lhost;
+    unsigned lport;
+    char *host;
+    unsigned port;
+};
+
+struct cfg {
+    char *user, *host;
+    unsigned port;
+    char *identity;
+    struct fwd *dyn; /* -D: lhost/lport only */
+    size_t ndyn;
+    struct fwd *loc; /* -L */
+    size_t nloc;
+    char *stdio_host; /* -W */
+    unsigned stdio_port;
+    char **command; /* after -- */
+    char *pin, *known_hosts;
+    int accept_new, check;
+    char *socks_user, *socks_pass;
+    char *ciphers;
+    unsigned keepalive; /* seconds; 0 = off */
+    char *file, *comment; /* keygen, pubkey */
+    int verbose, quiet, use_syslog;
+};
+static struct cfg cfg;
+
+static struct {
+    struct addrinfo *ai, *next; /* addresses of the server to try */
+    int cfd;                    /* connect() in progress */
+    int64_t cdeadline;
+    char cerr[160];             /* last connect error */
+    char target[300];           /* "host:port" for messages */
+    int ready;                  /* authenticated (once) */
+    int done;                   /* finished: exit with `code` */
+    int code;
+    struct key id;
+    unsigned socks_port; /* the listener -- COMMAND uses */
+    pid_t child;
+    char ka_name[32];
+    char known_hosts2[PATH_MAX];
+} cl = {.cfd = -1};
+
+static void cl_finish(int code)
+{
+    if (!cl.done) cl.done = 1, cl.code = code;
+    struct ssh *c = ev.ssh[0];
+    if (c && c->ph != TP_5_CLOSING) tp_fail(c, -E_LOCAL, "client exiting");
+    if (!c && cl.cfd < 0) ev.quit = 1;
+}
+
+/* Exit code for a transport that ended before authentication. */
+static int cl_exit_for(const struct ssh *c)
+{
+    switch (-c->err) {
+    case E_HOSTKEY: return ALK_EXIT_HOSTKEY;
+    case E_AUTH: return ALK_EXIT_AUTH;
+    case E_PROTO: case E_MAC: case E_ALGO: case E_LIMIT: return ALK_EXIT_PROTOCOL;
+    case E_DISC:
+        if (c->disc == DISC_NO_MORE_AUTH_METHODS) return ALK_EXIT_AUTH;
+        if (c->disc == DISC_HOST_KEY_NOT_VERIFIABLE) return ALK_EXIT_HOSTKEY;
+        if (c->disc == DISC_PROTOCOL_ERROR || c->disc == DISC_KEY_EXCHANGE_FAILED ||
+            c->disc == DISC_MAC_ERROR)
+            return ALK_EXIT_PROTOCOL;
+        return ALK_EXIT_UNREACH;
+    default: return ALK_EXIT_UNREACH;
+    }
+}
+
+/* Starts connect() to the next address; on running out, gives up. */
+static void cl_connect_next(void)
+{
+    while (cl.next) {
+        struct addrinfo *a = cl.next;
+        cl.next = a->ai_next;
+        int fd = socket(a->ai_family, SOCK_STREAM, 0);
+        if (fd < 0) {
+            snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
+            continue;
+        }
+        net_nonblock(fd);
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+            cl.cfd = fd;
+            cl.cdeadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
+            return;
+        }
+        snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
+        close(fd);
+    }
+    say("cannot connect to %s: %s", cl.target, cl.cerr[0] ? cl.cerr : "no address");
+    cl_finish(ALK_EXIT_UNREACH);
+}
+
+/* The TCP connection is up: start SSH on it. */
+static void cl_connected(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char peer[64] = "?";
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        net_addr_str((struct sockaddr *)&ss, peer, sizeof peer);
+    net_nodelay(fd);
+    struct ssh *c = tp_new(fd, 0, peer);
+    c->ciphers = cfg.ciphers;
+    c->user = cfg.user;
+    c->ident = &cl.id;
+    c->host = cfg.host;
+    c->port = cfg.port;
+    c->pin = cfg.pin;
+    c->known_hosts = cfg.known_hosts;
+    c->known_hosts2 = cl.known_hosts2[0] ? cl.known_hosts2 : NULL;
+    c->accept_new = cfg.accept_new;
+    ev.ssh[0] = c;
+    LOG(L_DEBUG, c->id, "connected to %s (%s)", cl.target, peer);
+    tp_send_version(c);
+    kex_start(c);
+}
+
+static void cl_spawn(void)
+{
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "socks5h://127.0.0.1:%u", cl.socks_port);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        say("cannot run %s: fork: %s", cfg.command[0], strerror(errno));
+        cl_finish(ALK_EXIT_FAIL);
+        return;
+    }
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+        setenv("ALL_PROXY", proxy, 1);
+        setenv("all_proxy", proxy, 1);
+        execvp(cfg.command[0], cfg.command);
+        fprintf(stderr, "alknet: cannot run %s: %s\n", cfg.command[0], strerror(errno));
+        _exit(127);
+    }
+    cl.child = pid;
+    LOG(L_DEBUG, 0, "started %s (pid %ld) with ALL_PROXY=%s", cfg.command[0], (long)pid, proxy);
+}
+
+/* The connect() in progress finished, one way or the other. */
+static void cl_conn_ready(void)
+{
+    int e = 0, fd = cl.cfd;
+    socklen_t el = sizeof e;
+    if (fd < 0) return;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+    cl.cfd = -1;
+    if (e == 0) {
+        cl_connected(fd);
+        return;
+    }
+    snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(e));
+    close(fd);
+    cl_connect_next();
+}
+
+/* Once per pass: connection progress, waiting streams, liveness. */
+static void cl_service(void)
+{
+    struct ssh *c = ev.ssh[0];
+    if (cl.cfd >= 0) {
+        if (ev.now >= cl.cdeadline) {
+            snprintf(cl.cerr, sizeof cl.cerr, "connection timed out");
+            close(cl.cfd);
+            cl.cfd = -1;
+            cl_connect_next();
+        }
+        if (cl.cfd >= 0) {
+            ev_add(cl.cfd, POLLOUT, K_CONN, NULL);
+            ev_deadline(cl.cdeadline);
+        }
+        return;
+    }
+    if (!c || c->ph == TP_5_CLOSING) return;
+    if (c->ph < TP_4_OPEN) {
+        int64_t limit = c->t_start + ALK_HANDSHAKE_TIMEOUT_MS;
+        if (ev.now >= limit)
+            tp_fail(c, -E_TIMEOUT, "no answer from %s within %d s (handshake)", cl.target,
+                    ALK_HANDSHAKE_TIMEOUT_MS / 1000);
+        else ev_deadline(limit);
+        return;
+    }
+    if (!cl.ready) {
+        cl.ready = 1;
+        if (cfg.check) {
+            char fp[KEY_FP_LEN];
+            key_fp(c->hostkey, fp);
+            printf("ok %s user %s host key %s cipher %s time %lld ms\n", cl.target, cfg.user, fp,
+                   c->tx.alg->name, (long long)(ev.now - c->t_start));
+            fflush(stdout);
+            cl_finish(ALK_EXIT_OK);
+            return;
+        }
+        if (cfg.command) cl_spawn();
+    }
+    /* streams waiting for the transport */
+    for (size_t i = 0; i < ev.nch; i++) {
+        struct chan *ch = ev.ch[i];
+        if (ch->st == CH_2_WAIT && !ch->dead && c->ph == TP_4_OPEN) ch_send_open(ch, c);
+    }
+    /* our own rekey (spec 2): after 1 GiB either way or one hour */
+    if (!c->kx && (c->tx.bytes >= ALK_REKEY_BYTES || c->rx.bytes >= ALK_REKEY_BYTES ||
+                   ev.now - c->t_kex >= ALK_REKEY_MS))
+        kex_start(c);
+    ev_deadline(c->t_kex + ALK_REKEY_MS);
+    /* keepalives: a global request the server must answer (RFC 4254 4) */
+    if (cfg.keepalive) {
+        int64_t iv = (int64_t)cfg.keepalive * 1000;
+        int64_t due = MAX(c->t_rx, c->t_ka) + iv;
+        if (ev.now >= due) {
+            if (c->ka_out >= ALK_KEEPALIVE_COUNT) {
+                tp_fail(c, -E_TIMEOUT, "%s did not answer %d keepalives in %u s: the server or "
+                        "the path is dead", cl.target, ALK_KEEPALIVE_COUNT,
+                        cfg.keepalive * ALK_KEEPALIVE_COUNT);
+                return;
+            }
+            struct wr w = tp_begin(c, 64);
+            wr_u8(&w, MSG_GLOBAL_REQUEST);
+            wr_cstr(&w, "keepalive@openssh.com");
+            wr_u8(&w, 1);
+            tp_end(c, &w);
+            c->ka_out++;
+            c->t_ka = ev.now;
+            due = ev.now + iv;
+        }
+        ev_deadline(due);
+    }
+}
+
+/* The transport ended (reaped). */
+static void cl_lost(struct ssh *c)
+{
+    if (cl.done) {
+        ev.quit = 1;
+        return;
+    }
+    if (!cl.ready) {
+        const char *what = c->err == -E_HOSTKEY ? "host key not trusted"
+                           : c->err == -E_AUTH ? "authentication refused"
+                           : "connection failed";
+        say("%s: %s: %s", cl.target, what, c->why);
+        cl_finish(cl_exit_for(c));
+        return;
+    }
+    say("lost the connection to %s: %s", cl.target, c->why);
+    /* streams still waiting get a clean failure */
+    for (size_t i = 0; i < ev.nch; i++) {
+        struct chan *ch = ev.ch[i];
+        if (ch->st == CH_2_WAIT && !ch->dead) {
+            if (ch->kind == CK_SOCKS) sx_reply(ch, 1);
+            ch->failed = 1;
+            ch_finish(ch, 1);
+        }
+    }
+    if (cl.child > 0) return; /* the command decides when we are done */
+    cl_finish(ALK_EXIT_UNREACH);
+}
+
+static void cl_on_signal(int sig)
+{
+    if (sig == SIGCHLD && cl.child > 0) {
+        int st;
+        if (waitpid(cl.child, &st, WNOHANG) == cl.child) {
+            cl.child = 0;
+            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            LOG(L_DEBUG, 0, "%s exited with status %d", cfg.command[0], code);
+            cl_finish(code);
+        }
+    } else if (sig == SIGINT || sig == SIGTERM) {
+        if (cl.child > 0) {
+            /* Ctrl-C reaches the command by itself; pass SIGTERM on */
+            if (sig == SIGTERM) kill(cl.child, SIGTERM);
+            return;
+        }
+        LOG(L_INFO, 0, "signal %d: exiting", sig);
+        cl_finish(ALK_EXIT_OK);
+    } else if (sig == SIGUSR1) {
+        struct ssh *c = ev.ssh[0];
+        LOG(L_INFO, 0, "status: %s, %zu streams, %llu bytes out, %llu in", 
+            !c ? "not connected" : tp_phase_name[c->ph], ev.nch,
+            c ? (unsigned long long)c->tx_total : 0ull, c ? (unsigned long long)c->rx_total : 0ull);
+    }
+}
+
+/* The stdio stream (-W) decides the exit code when it ends: 0 after a
+ * normal end, 7 if it never opened, 4 if it broke. */
+static void cl_stdio_ended(const struct chan *ch)
+{
+    int opened = ch->st >= CH_4_OPEN;
+    cl_finish(!opened ? ALK_EXIT_FORWARD : ch->failed ? ALK_EXIT_UNREACH : ALK_EXIT_OK);
+}
+
+/* Binds a listener; failures are fatal at start-up (exit 7). */
+static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *dhost,
+                     unsigned dport)
+{
+    char err[300];
+    int fd = net_listen(host, port, err, sizeof err);
+    if (fd < 0) {
+        say("%s", err);
+        return -1;
+    }
+    struct lsn *l = lsn_new(fd, kind);
+    unsigned bound = net_local_port(fd);
+    snprintf(l->name, sizeof l->name, "%s:%u", host, bound);
+    if (dhost) l->host = xstrdup(dhost), l->port = dport;
+    if (kind == CK_SOCKS) {
+        cl.socks_port = bound;
+        struct addrinfo hints = {0}, *res = NULL;
+        hints.ai_flags = AI_NUMERICHOST;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !net_is_loopback(res->ai_addr)) {
+            if (!sx_cfg.user)
+                LOG(L_WARN, 0, "SOCKS listener %s is not on loopback and has no --socks-auth: "
+                    "anyone who can reach it can use your tunnel", l->name);
+        }
+        if (res) freeaddrinfo(res);
+        LOG(L_DEBUG, 0, "SOCKS5h on %s", l->name);
+    } else {
+        LOG(L_DEBUG, 0, "forwarding %s to %s:%u", l->name, dhost, dport);
+    }
+    return 0;
+}
+
+static int cl_run(void)
+{
+    char err[PATH_MAX + 256];
+    /* identity: -i, else ~/.alknet/id_ed25519, else ~/.ssh/id_ed25519 */
+    char path[PATH_MAX];
+    if (cfg.identity) {
+        snprintf(path, sizeof path, "%s", cfg.identity);
+    } else {
+        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        if (access(path, F_OK) != 0) {
+            snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
+            if (access(path, F_OK) != 0) {
+                say("no identity: neither %s/.alknet/id_ed25519 nor %s exists; create one with "
+                    "alknet keygen, or give one with -i FILE", home_dir(), path);
+                return ALK_EXIT_CONFIG;
+            }
+        }
+    }
+    if (key_load(path, &cl.id, err, sizeof err) != 0) {
+        say("%s", err);
+        return ALK_EXIT_CONFIG;
+    }
+    if (!cfg.known_hosts) {
+        char kh[PATH_MAX];
+        snprintf(kh, sizeof kh, "%s/.alknet/known_hosts", home_dir());
+        cfg.known_hosts = xstrdup(kh);
+        snprintf(cl.known_hosts2, sizeof cl.known_hosts2, "%s/.ssh/known_hosts", home_dir());
+    }
+    if (cfg.port == 22 || strchr(cfg.host, ':'))
+        snprintf(cl.target, sizeof cl.target, "%s%s%s:%u", strchr(cfg.host, ':') ? "[" : "",
+                 cfg.host, strchr(cfg.host, ':') ? "]" : "", cfg.port);
+    else snprintf(cl.target, sizeof cl.target, "%s:%u", cfg.host, cfg.port);
+    sx_cfg.user = cfg.socks_user, sx_cfg.pass = cfg.socks_pass;
+    if (ev_init() != 0) {
+        say("cannot create a pipe: %s", strerror(errno));
+        return ALK_EXIT_FAIL;
+    }
+    /* listeners first, so that a busy port fails before we connect */
+    int want_socks = !cfg.check && !cfg.stdio_host && !cfg.nloc && !cfg.ndyn;
+    if (cfg.command && !cfg.ndyn) {
+        if (cl_listen("127.0.0.1", 0, CK_SOCKS, NULL, 0) != 0) return ALK_EXIT_FORWARD;
+    } else if (want_socks && !cfg.command) {
+        if (cl_listen("127.0.0.1", 1080, CK_SOCKS, NULL, 0) != 0) return ALK_EXIT_FORWARD;
+    }
+    for (size_t i = 0; i < cfg.ndyn; i++)
+        if (cl_listen(cfg.dyn[i].lhost, cfg.dyn[i].lport, CK_SOCKS, NULL, 0) != 0)
+            return ALK_EXIT_FORWARD;
+    for (size_t i = 0; i < cfg.nloc; i++)
+        if (cl_listen(cfg.loc[i].lhost, cfg.loc[i].lport, CK_LOCAL, cfg.loc[i].host,
+                      cfg.loc[i].port) != 0)
+            return ALK_EXIT_FORWARD;
+    if (cfg.stdio_host) {
+        net_nonblock(0);
+        net_nonblock(1);
+        struct chan *ch = ch_new(0, 1, CK_STDIO);
+        ch->host = xstrdup(cfg.stdio_host);
+        ch->port = cfg.stdio_port;
+        ch->st = CH_2_WAIT;
+    }
+    /* resolve the server (the only blocking lookup, before any stream) */
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char ps[8];
+    snprintf(ps, sizeof ps, "%u", cfg.port);
+    int rc = getaddrinfo(cfg.host, ps, &hints, &cl.ai);
+    if (rc != 0) {
+        say("cannot resolve %s: %s", cfg.host, gai_strerror(rc));
+        return ALK_EXIT_UNREACH;
+    }
+    ev.now = now_ms();
+    cl.next = cl.ai;
+    cl_connect_next();
+    ev_run();
+    if (cl.child > 0) { /* our end came first: do not leave the command behind */
+        kill(cl.child, SIGTERM);
+        waitpid(cl.child, NULL, 0);
+    }
+    freeaddrinfo(cl.ai);
+    WIPE(cl.id);
+    return cl.code;
+}
+
+/* ==================== SECTION 17: command line, config (cfg_) ==================== */
+
+/*
+ * One table describes every option: the argv parser, the -F file parser
+ * and --help all read it, so they cannot drift apart. A config file holds
+ * "keyword value" lines named after the long options (spec 6); options
+ * given on the command line win over the file.
+ */
+enum cmd { C_KEYGEN = 1, C_PUBKEY = 2, C_CONNECT = 4 };
+enum opt_id {
+    O_PORT, O_CONFIG, O_IDENTITY, O_DYNAMIC, O_LOCAL, O_STDIO, O_HOSTKEY, O_KNOWN_HOSTS,
+    O_ACCEPT_NEW, O_SOCKS_AUTH, O_CHECK, O_CIPHERS, O_KEEPALIVE, O_VERBOSE, O_QUIET, O_SYSLOG,
+    O_FILE, O_COMMENT, O_HELP, O_COUNT
+};
+struct opt {
+    uint8_t id;
+    char sh;          /* short form, or 0 */
+    const char *name; /* long form and config keyword */
+    const char *arg;  /* NULL for a flag */
+    uint8_t cmds;     /* commands it applies to */
+    const char *help;
+};
+static const struct opt opts[] = {
+    {O_PORT, 'p', "port", "PORT", C_CONNECT, "server port (default 22; HOST:PORT works too)"},
+    {O_CONFIG, 'F', "config", "FILE", C_CONNECT, "read options from FILE (keyword value lines)"},
+    {O_IDENTITY, 'i', "identity", "FILE",
+     C_CONNECT, "private key (default ~/.alknet/id_ed25519, then ~/.ssh/id_ed25519)"},
+    {O_DYNAMIC, 'D', "dynamic", "[ADDR:]PORT", C_CONNECT,
+     "SOCKS5h listener, repeatable (default 127.0.0.1:1080 when nothing else is asked)"},
+    {O_LOCAL, 'L', "local", "[ADDR:]PORT:HOST:HOSTPORT", C_CONNECT, "local forward, repeatable"},
+    {O_STDIO, 'W', "stdio", "HOST:PORT", C_CONNECT,
+     "join stdin/stdout to one stream and exit when it ends (for ssh ProxyCommand)"},
+    {O_HOSTKEY, 0, "host-key", "SHA256:...", C_CONNECT, "pin the server's host key"},
+    {O_KNOWN_HOSTS, 0, "known-hosts", "FILE", C_CONNECT,
+     "known hosts file (default ~/.alknet/known_hosts; ~/.ssh/known_hosts is also read)"},
+    {O_ACCEPT_NEW, 0, "accept-new", NULL, C_CONNECT,
+     "record an unknown host key (still refuse a changed one)"},
+    {O_SOCKS_AUTH, 0, "socks-auth", "USER:PASS", C_CONNECT,
+     "require this RFC 1929 user and password on the SOCKS listeners"},
+    {O_CHECK, 0, "check", NULL, C_CONNECT, "connect, authenticate, report and exit"},
+    {O_CIPHERS, 'c', "ciphers", "C1[,C2...]", C_CONNECT,
+     "cipher preference (default: the fastest for this CPU first)"},
+    {O_KEEPALIVE, 0, "keepalive", "SECS", C_CONNECT,
+     "probe the server after SECS idle; 3 unanswered probes end the connection (0: off)"},
+    {O_VERBOSE, 'v', "verbose", NULL, C_CONNECT, "more detail in the log (-vv: even more)"},
+    {O_QUIET, 'q', "quiet", NULL, C_CONNECT, "log errors only"},
+    {O_SYSLOG, 0, "syslog", NULL, C_CONNECT, "log to syslog (daemon facility) instead of stderr"},
+    {O_FILE, 'f', "file", "FILE", C_KEYGEN | C_PUBKEY,
+     "key file (default ~/.alknet/id_ed25519)"},
+    {O_COMMENT, 'C', "comment", "COMMENT", C_KEYGEN, "key comment (default user@host)"},
+    {O_HELP, 'h', "help", NULL, C_KEYGEN | C_PUBKEY | C_CONNECT, "show this help"},
+};
+
+static const struct {
+    const char *name;
+    enum cmd cmd;
+    const char *synopsis, *what;
+} cmds[] = {
+    {"keygen", C_KEYGEN, "keygen [-f FILE] [-C COMMENT]",
+     "make an OpenSSH-format ed25519 key pair (FILE 0600, FILE.pub)"},
+    {"pubkey", C_PUBKEY, "pubkey [-f FILE]",
+     "print the public key line and its fingerprint (as ssh-keygen -lf)"},
+    {"connect", C_CONNECT, "connect [USER@]HOST[:PORT] [options] [-- COMMAND ARGS...]",
+     "tunnel TCP streams through an SSH server"},
+};
+
+static void cfg_help(FILE *f, enum cmd cmd)
+{
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
+        if (cmd && cmds[i].cmd != cmd) continue;
+        fprintf(f, "usage: alknet %s\n  %s\n", cmds[i].synopsis, cmds[i].what);
+        if (!cmd) continue;
+        if (cmd == C_CONNECT)
+            fprintf(f, "\n  -- COMMAND ARGS...  start the tunnel on a free loopback port, run COMMAND"
+                       "\n                      with ALL_PROXY=socks5h://... and exit with its status\n");
+        fprintf(f, "\noptions:\n");
+        for (size_t j = 0; j < ARRAY_LEN(opts); j++) {
+            const struct opt *o = &opts[j];
+            if (!(o->cmds & cmd)) continue;
+            char left[64];
+            snprintf(left, sizeof left, "%c%c%s--%s%s%s", o->sh ? '-' : ' ', o->sh ? o->sh : ' ',
+                     o->sh ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+            fprintf(f, "  %-36s %s\n", left, o->help);
+        }
+        if (cmd == C_CONNECT)
+            fprintf(f, "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
+                       "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
+                       "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
+                       "  with -- COMMAND: the command's status.\n");
+    }
+    if (!cmd)
+        fprintf(f, "\nalknet CMD --help shows the options of CMD; alknet --version the version.\n");
+}
+
+/* Splits s on ':' outside [brackets] into at most 4 parts (in place). */
+static int cfg_colons(char *s, char *part[4])
+{
+    int n = 0, depth = 0;
+    part[n++] = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '[') depth++;
+        else if (*p == ']') depth--;
+        else if (*p == ':' && depth == 0) {
+            if (n == 4) return -1;
+            *p = 0;
+            part[n++] = p + 1;
+        }
+    }
+    return n;
+}
+static char *cfg_unbracket(char *s)
+{
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        s[n - 1] = 0;
+        return s + 1;
+    }
+    return s;
+}
+
+static int cfg_uint(const char *v, unsigned max, unsigned *out)
+{
+    char *end;
+    if (!*v || *v == '-' || *v == '+') return -1;
+    unsigned long x = strtoul(v, &end, 10);
+    if (*end || x > max) return -1;
+    *out = (unsigned)x;
+    return 0;
+}
+
+/* Applies one option. Returns NULL, or what is wrong with the value. */
+static const char *cfg_apply(const struct opt *o, const char *v)
+{
+    static char why[160];
+    char tmp[600], *part[4];
+    unsigned u;
+    switch (o->id) {
+    case O_PORT:
+        if (cfg_uint(v, 65535, &u) != 0 || u == 0) return "not a port number (1-65535)";
+        cfg.port = u;
+        break;
+    case O_IDENTITY: free(cfg.identity), cfg.identity = xstrdup(v); break;
+    case O_DYNAMIC: {
+        char host[256];
+        if (net_split(v, host, sizeof host, &u, "127.0.0.1", 1) != 0)
+            return "expected [ADDR:]PORT";
+        cfg.dyn = xrealloc(cfg.dyn, (cfg.ndyn + 1) * sizeof *cfg.dyn);
+        cfg.dyn[cfg.ndyn].lhost = xstrdup(host);
+        cfg.dyn[cfg.ndyn].lport = u;
+        cfg.dyn[cfg.ndyn].host = NULL;
+        cfg.ndyn++;
+        break;
+    }
+    case O_LOCAL: {
+        struct fwd f = {0};
+        unsigned lp, hp;
+        snprintf(tmp, sizeof tmp, "%s", v);
+        int n = cfg_colons(tmp, part);
+        if (n < 3) return "expected [ADDR:]PORT:HOST:HOSTPORT";
+        char *la = n == 4 ? cfg_unbracket(part[0]) : "127.0.0.1";
+        char *h = cfg_unbracket(part[n - 2]);
+        if (cfg_uint(part[n - 3], 65535, &lp) != 0 || cfg_uint(part[n - 1], 65535, &hp) != 0 ||
+            hp == 0 || !*h || !*la)
+            return "expected [ADDR:]PORT:HOST:HOSTPORT";
+        f.lhost = xstrdup(la), f.lport = lp, f.host = xstrdup(h), f.port = hp;
+        cfg.loc = xrealloc(cfg.loc, (cfg.nloc + 1) * sizeof *cfg.loc);
+        cfg.loc[cfg.nloc++] = f;
+        break;
+    }
+    case O_STDIO: {
+        char host[256];
+        if (net_split(v, host, sizeof host, &u, NULL, 0) != 0 || u == 0) return "expected HOST:PORT";
+        free(cfg.stdio_host), cfg.stdio_host = xstrdup(host);
+        cfg.stdio_port = u;
+        break;
+    }
+    case O_HOSTKEY:
+        if (strncmp(v, "SHA256:", 7) != 0 || strlen(v) < 7 + 43 || strlen(v) > 7 + 44)
+            return "expected SHA256:<43 base64 characters> as ssh-keygen -l prints it";
+        free(cfg.pin), cfg.pin = xstrdup(v);
+        break;
+    case O_KNOWN_HOSTS: free(cfg.known_hosts), cfg.known_hosts = xstrdup(v); break;
+    case O_ACCEPT_NEW: cfg.accept_new = 1; break;
+    case O_SOCKS_AUTH: {
+        const char *c = strchr(v, ':');
+        if (!c || c == v || !c[1] || c - v > 255 || strlen(c + 1) > 255)
+            return "expected USER:PASS (each 1 to 255 bytes)";
+        free(cfg.socks_user), free(cfg.socks_pass);
+        cfg.socks_user = xstrndup(v, (size_t)(c - v));
+        cfg.socks_pass = xstrdup(c + 1);
+        break;
+    }
+    case O_CHECK: cfg.check = 1; break;
+    case O_CIPHERS: {
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, ",");
+            if (!ci_find(p, n)) {
+                snprintf(why, sizeof why, "unknown cipher '%.*s' (known: %s, %s, %s)", (int)n, p,
+                         ci_algs[0].name, ci_algs[1].name, ci_algs[2].name);
+                return why;
+            }
+            p += n + (p[n] == ',');
+        }
+        if (!*v) return "empty cipher list";
+        free(cfg.ciphers), cfg.ciphers = xstrdup(v);
+        break;
+    }
+    case O_KEEPALIVE:
+        if (cfg_uint(v, 86400, &u) != 0) return "expected seconds (0-86400)";
+        cfg.keepalive = u;
+        break;
+    case O_VERBOSE: cfg.verbose++; break;
+    case O_QUIET: cfg.quiet = 1; break;
+    case O_SYSLOG: cfg.use_syslog = 1; break;
+    case O_FILE: free(cfg.file), cfg.file = xstrdup(v); break;
+    case O_COMMENT: free(cfg.comment), cfg.comment = xstrdup(v); break;
+    default: break;
+    }
+    return NULL;
+}
+
+static const struct opt *cfg_find_long(const char *name, size_t n, enum cmd cmd)
+{
+    for (size_t i = 0; i < ARRAY_LEN(opts); i++)
+        if ((opts[i].cmds & cmd) && strlen(opts[i].name) == n && memcmp(opts[i].name, name, n) == 0)
+            return &opts[i];
+    return NULL;
+}
+static const struct opt *cfg_find_short(char c, enum cmd cmd)
+{
+    for (size_t i = 0; i < ARRAY_LEN(opts); i++)
+        if ((opts[i].cmds & cmd) && opts[i].sh == c) return &opts[i];
+    return NULL;
+}
+
+/* "[USER@]HOST[:PORT]" */
+static const char *cfg_destination(const char *v)
+{
+    const char *at = strrchr(v, '@'), *hp = at ? at + 1 : v;
+    char host[256];
+    unsigned port = 0;
+    if (at) {
+        if (at == v) return "empty user name";
+        free(cfg.user), cfg.user = xstrndup(v, (size_t)(at - v));
+    }
+    if (strchr(hp, ':') && (hp[0] == '[' || strchr(hp, ':') == strrchr(hp, ':'))) {
+        if (net_split(hp, host, sizeof host, &port, NULL, 0) != 0 || port == 0)
+            return "expected [USER@]HOST[:PORT]";
+        cfg.port = port;
+    } else {
+        snprintf(host, sizeof host, "%s", hp); /* a bare IPv6 address, or a name */
+    }
+    if (!host[0]) return "empty host name";
+    free(cfg.host), cfg.host = xstrdup(host);
+    return NULL;
+}
+
+static int cfg_usage(enum cmd cmd, const char *fmt, ...) ALK_PRINTF(2, 3);
+static int cfg_usage(enum cmd cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *name = "";
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
+        if (cmds[i].cmd == cmd) name = cmds[i].name;
+    fprintf(stderr, "alknet: %s\nTry 'alknet %s --help'.\n", msg, name);
+    return ALK_EXIT_USAGE;
+}
+
+/* Reads a -F file; options in `given` (set on the command line) are
+ * skipped. Returns 0 or an exit code. */
+static int cfg_file(const char *path, enum cmd cmd, const uint8_t *given)
+{
+    char err[PATH_MAX + 64];
+    char *text = file_read(path, 1u << 20, NULL, err, sizeof err);
+    if (!text) {
+        say("%s", err);
+        return ALK_EXIT_CONFIG;
+    }
+    int lineno = 0, rc = 0;
+    for (char *line = text; line && !rc;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        char *s = (char *)skip_ws(line), *e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) *--e = 0;
+        if (*s && *s != '#') {
+            size_t kn = word_len(s);
+            const char *v = skip_ws(s + kn);
+            const struct opt *o = cfg_find_long(s, kn, cmd);
+            if (!o || o->id == O_CONFIG || o->id == O_HELP) {
+                say("%s:%d: unknown keyword '%.*s'", path, lineno, (int)kn, s);
+                rc = ALK_EXIT_USAGE;
+            } else if (!given[o->id]) {
+                const char *why = NULL;
+                if (!o->arg && *v && strcmp(v, "yes") != 0) {
+                    if (strcmp(v, "no") != 0) why = "expected yes or no";
+                } else if (o->arg && !*v) {
+                    why = "missing value";
+                } else {
+                    why = cfg_apply(o, v);
+                }
+                if (why) {
+                    say("%s:%d: %s: %s", path, lineno, o->name, why);
+                    rc = ALK_EXIT_USAGE;
+                }
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return rc;
+}
+
+/* Parses argv (after the command name). Returns 0, or an exit code
+ * (-1: help was shown, exit 0). */
+static int cfg_args(enum cmd cmd, int argc, char **argv)
+{
+    uint8_t given[O_COUNT] = {0};
+    const char *config = NULL;
+    int dest = 0;
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i];
+        const struct opt *o = NULL;
+        const char *v = NULL;
+        if (strcmp(a, "--") == 0) {
+            if (cmd != C_CONNECT || i + 1 >= argc) return cfg_usage(cmd, "'--' needs a command after it");
+            cfg.command = argv + i + 1;
+            break;
+        }
+        if (a[0] == '-' && a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            o = cfg_find_long(a + 2, n, cmd);
+            if (!o) return cfg_usage(cmd, "unknown option %s", a);
+            if (o->arg) {
+                if (eq) v = eq + 1;
+                else if (i + 1 < argc) v = argv[++i];
+                else return cfg_usage(cmd, "%s needs a value (%s)", a, o->arg);
+            } else if (eq) {
+                return cfg_usage(cmd, "--%s takes no value", o->name);
+            }
+        } else if (a[0] == '-' && a[1]) {
+            for (char *p = a + 1; *p; p++) {
+                o = cfg_find_short(*p, cmd);
+                if (!o) return cfg_usage(cmd, "unknown option -%c", *p);
+                if (o->arg) {
+                    if (p[1]) v = p + 1;
+                    else if (i + 1 < argc) v = argv[++i];
+                    else return cfg_usage(cmd, "-%c needs a value (%s)", *p, o->arg);
+                    break;
+                }
+                if (p[1]) { /* a cluster of flags such as -vv */
+                    if (o->id == O_HELP) break;
+                    cfg_apply(o, NULL);
+                    given[o->id] = 1;
+                }
+            }
+        } else if (cmd == C_CONNECT && !dest) {
+            const char *why = cfg_destination(a);
+            if (why) return cfg_usage(cmd, "%s: %s", a, why);
+            dest = 1;
+            continue;
+        } else {
+            return cfg_usage(cmd, "unexpected argument '%s'", a);
+        }
+        if (o->id == O_HELP) {
+            cfg_help(stdout, cmd);
+            return -1;
+        }
+        if (o->id == O_CONFIG) {
+            config = v;
+            continue;
+        }
+        const char *why = cfg_apply(o, v);
+        if (why) return cfg_usage(cmd, "%s%s %s: %s", o->sh && a[1] != '-' ? "-" : "--",
+                                  o->sh && a[1] != '-' ? (char[2]){o->sh, 0} : o->name, v ? v : "",
+                                  why);
+        given[o->id] = 1;
+    }
+    if (config) {
+        /* lists given on the command line replace the file's */
+        int rc = cfg_file(config, cmd, given);
+        if (rc) return rc;
+    }
+    if (cmd == C_CONNECT) {
+        if (!dest) return cfg_usage(cmd, "missing the server: alknet connect [USER@]HOST[:PORT]");
+        if (!cfg.user) cfg.user = xstrdup(ALK_USER_DEFAULT);
+        if (!cfg.port) cfg.port = 22;
+        if (cfg.stdio_host && (cfg.ndyn || cfg.nloc || cfg.command || cfg.check))
+            return cfg_usage(cmd, "-W uses stdin and stdout; it cannot be combined with -D, -L, "
+                                  "--check or a command");
+        if (cfg.check && cfg.command) return cfg_usage(cmd, "--check and a command exclude each other");
+        if (!cfg.ciphers) {
+            char def[160];
+            ci_default_list(def, sizeof def);
+            cfg.ciphers = xstrdup(def);
+        }
+    }
+    return 0;
+}
+
+/* ==================== SECTION 18: keygen, pubkey, main ==================== */
+
+static void cmd_print_fp(const struct key *k)
+{
+    char fp[KEY_FP_LEN];
+    key_fp(k->pk, fp);
+    printf("256 %s %s (ED25519)\n", fp, k->comment[0] ? k->comment : "no comment");
+}
+
+static int cmd_keygen(void)
+{
+    char path[PATH_MAX], err[PATH_MAX + 128], host[128] = "localhost";
+    struct key k;
+    memset(&k, 0, sizeof k);
+    if (cfg.file) {
+        snprintf(path, sizeof path, "%s", cfg.file);
+    } else {
+        snprintf(path, sizeof path, "%s/.alknet", home_dir());
+        mkdirs(path, 0700);
+        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+    }
+    if (cfg.comment) {
+        snprintf(k.comment, sizeof k.comment, "%s", cfg.comment);
+    } else {
+        struct passwd *pw = getpwuid(getuid());
+        gethostname(host, sizeof host - 1);
+        snprintf(k.comment, sizeof k.comment, "%s@%s", pw ? pw->pw_name : "alknet", host);
+    }
+    if (strlen(cfg.comment ? cfg.comment : "") >= sizeof k.comment) {
+        say("comment too long (at most %zu bytes)", sizeof k.comment - 1);
+        return ALK_EXIT_USAGE;
+    }
+    rnd_bytes(k.seed, 32);
+    ed_pubkey(k.pk, k.seed);
+    int rc = key_save(path, &k, err, sizeof err);
+    if (rc != 0) {
+        WIPE(k);
+        say("%s", err);
+        return ALK_EXIT_CONFIG;
+    }
+    char line[512];
+    key_pub_line(&k, line, sizeof line);
+    printf("Wrote %s (private, 0600) and %s.pub\n%s\n", path, path, line);
+    cmd_print_fp(&k);
+    WIPE(k);
+    return ALK_EXIT_OK;
+}
+
+static int cmd_pubkey(void)
+{
+    char path[PATH_MAX], err[PATH_MAX + 256];
+    struct key k;
+    if (cfg.file) {
+        snprintf(path, sizeof path, "%s", cfg.file);
+    } else {
+        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
+    }
+    /* a public key line, or a private key file */
+    char *text = file_read(path, KEY_FILE_MAX, NULL, err, sizeof err);
+    if (!text) {
+        say("%s", err);
+        return ALK_EXIT_CONFIG;
+    }
+    int pub = strncmp(skip_ws(text), "ssh-", 4) == 0;
+    int rc = pub ? key_parse_pub(text, &k) : key_load(path, &k, err, sizeof err);
+    wipe(text, strlen(text));
+    free(text);
+    if (rc != 0) {
+        if (pub) say("%s: not an ssh-ed25519 public key line", path);
+        else say("%s", err);
+        return ALK_EXIT_CONFIG;
+    }
+    char line[512];
+    key_pub_line(&k, line, sizeof line);
+    printf("%s\n", line);
+    cmd_print_fp(&k);
+    WIPE(k);
+    return ALK_EXIT_OK;
+}
+
+/* see alknet.h */
+int alk_main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ci_init();
+    if (argc < 2) {
+        cfg_help(stderr, 0);
+        return ALK_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("alknet %s (BearSSL; ciphers: %s first)\n", ALK_VERSION,
+               ci.aes_hw ? "AES-GCM" : "ChaCha20-Poly1305");
+        return ALK_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        cfg_help(stdout, 0);
+        return ALK_EXIT_OK;
+    }
+    enum cmd cmd = 0;
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
+        if (strcmp(argv[1], cmds[i].name) == 0) cmd = cmds[i].cmd;
+    if (!cmd) {
+        fprintf(stderr, "alknet: unknown command '%s'\n", argv[1]);
+        cfg_help(stderr, 0);
+        return ALK_EXIT_USAGE;
+    }
+    int rc = cfg_args(cmd, argc - 2, argv + 2);
+    if (rc) return rc < 0 ? ALK_EXIT_OK : rc;
+    lg.level = cfg.quiet ? L_ERR : L_INFO + cfg.verbose;
+    if (lg.level > L_TRACE) lg.level = L_TRACE;
+    if (cfg.use_syslog) {
+        openlog("alknet", LOG_PID, LOG_DAEMON);
+        lg.syslog = 1;
+    }
+    switch (cmd) {
+    case C_KEYGEN: return cmd_keygen();
+    case C_PUBKEY: return cmd_pubkey();
+    default: return cl_run();
+    }
+}
+
+#ifndef ALKNET_NO_MAIN
+int main(int argc, char **argv) { return alk_main(argc, argv); }
+#endif
