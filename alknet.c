@@ -621,7 +621,1029 @@ static ALK_PRINTF(3, 4) void strfmt(char *dst, size_t cap, const char *fmt, ...)
 
 /* ==================== SECTION 5: Ed25519, Poly1305 (ed_ poly_) ==================== */
 
-#include "wip/crypto.inc" /* WIP-CRYPTO: pasted here once reviewed */
+/*
+ * What BearSSL 0.6 lacks and alknet needs: Ed25519 (RFC 8032 5.1, PureEdDSA, for
+ * ssh-ed25519 host and user keys) and the bare Poly1305 MAC (RFC 8439 2.5, for
+ * chacha20-poly1305@openssh.com). Written from the RFCs and the papers they cite;
+ * SHA-512 comes from BearSSL.
+ *
+ *   fe_    GF(p), p = 2^255 - 19           ge_    twisted Edwards group, -x^2 + y^2 = 1 + d x^2 y^2
+ *   sc_    integers mod L (group order)    ed_    sign / verify / public key
+ *   poly_  Poly1305, 26-bit and 44-bit limbs
+ *
+ * Timing: everything that touches a secret (private key, nonce, MAC key) runs in
+ * constant time: no branch and no table index depends on a secret. Only
+ * ed_verify, whose inputs are all public, uses variable-time code (the *_vartime
+ * functions). Secret buffers are wiped before return; field temporaries left on
+ * the stack by the arithmetic are not (as in most C crypto code).
+ *
+ * Portability: C99, 32-bit limbs with 32x32->64 products so that 32-bit MIPS and
+ * ARM routers run it well. We assume >> of a negative signed integer is an
+ * arithmetic shift (true of every compiler alknet targets; C99 leaves it
+ * implementation-defined). Left shifts are never applied to negative values.
+ */
+
+/* ---- fe_: field elements mod p = 2^255 - 19 ----
+ * Ten signed limbs in radix 2^25.5: limb i holds bits from ceil(25.5 i) on, 26 bits
+ * wide for even i and 25 bits for odd i. "Carried" means |limb| <= 2^25 (what
+ * fe_mul, fe_sq and fe_carry return). fe_mul and fe_sq accept limbs up to
+ * 1.5 * 2^26 in magnitude, i.e. the sum of three carried values: then 19*g fits
+ * an int32 and each of the ten 64-bit column sums stays below 2^62. The comments
+ * in the ge_ formulas track this bound. */
+typedef int32_t fe[10];
+
+#define FE_M(a, b) ((int64_t)(a) * (b)) /* the only product shape: 32x32 -> 64 */
+
+static const uint8_t fe_width[10] = {26, 25, 26, 25, 26, 25, 26, 25, 26, 25};
+
+static void fe_0(fe h) { memset(h, 0, sizeof(fe)); }
+static void fe_1(fe h)
+{
+    fe_0(h);
+    h[0] = 1;
+}
+static void fe_copy(fe h, const fe f) { memmove(h, f, sizeof(fe)); }
+
+/* h = f + g and h = f - g, limb by limb, without carrying. */
+static void fe_add(fe h, const fe f, const fe g)
+{
+    for (int i = 0; i < 10; i++)
+        h[i] = f[i] + g[i];
+}
+static void fe_sub(fe h, const fe f, const fe g)
+{
+    for (int i = 0; i < 10; i++)
+        h[i] = f[i] - g[i];
+}
+static void fe_neg(fe h, const fe f)
+{
+    for (int i = 0; i < 10; i++)
+        h[i] = -f[i];
+}
+
+/* f = b ? g : f, for b in {0, 1}, without branching on b. */
+static void fe_cmov(fe f, const fe g, uint32_t b)
+{
+    int32_t mask = -(int32_t)b;
+    for (int i = 0; i < 10; i++)
+        f[i] ^= mask & (f[i] ^ g[i]);
+}
+
+/* One rounding carry c = round(t_i / 2^w) out of limb i, leaving t_i in
+ * [-2^(w-1), 2^(w-1)]. The carry out of limb 9 re-enters limb 0 times 19, since
+ * 2^255 = 19 (mod p). Always called with a constant i, so it folds away. */
+static inline void fe_carry_limb(int64_t t[10], int i)
+{
+    int w = 26 - (i & 1);
+    int64_t c = (t[i] + ((int64_t)1 << (w - 1))) >> w;
+    t[i] -= c * ((int64_t)1 << w);
+    if (i == 9)
+        t[0] += 19 * c;
+    else
+        t[i + 1] += c;
+}
+
+/* Carry 64-bit column sums t (|t_i| < 2^62) into carried limbs h. Two chains,
+ * from limb 0 and from limb 4, run interleaved to halve the dependency depth;
+ * limb 4 is carried a second time to pass on what it received from limb 3, and
+ * limb 0 to pass on 19 times the carry out of limb 9 (at most 2^43). */
+static void fe_carry64(fe h, int64_t t[10])
+{
+    fe_carry_limb(t, 0), fe_carry_limb(t, 4);
+    fe_carry_limb(t, 1), fe_carry_limb(t, 5);
+    fe_carry_limb(t, 2), fe_carry_limb(t, 6);
+    fe_carry_limb(t, 3), fe_carry_limb(t, 7);
+    fe_carry_limb(t, 4), fe_carry_limb(t, 8);
+    fe_carry_limb(t, 9);
+    fe_carry_limb(t, 0);
+    for (int i = 0; i < 10; i++)
+        h[i] = (int32_t)t[i];
+}
+
+/* Bring sums of a few carried values (|limb| < 2^30) back to carried form. */
+static void fe_carry(fe h, const fe f)
+{
+    int64_t t[10];
+    for (int i = 0; i < 10; i++)
+        t[i] = f[i];
+    fe_carry64(h, t);
+}
+
+/* h = f * g. Schoolbook on limbs: f_i g_j lands in column i + j, with weight
+ * 2^(ceil(25.5 i) + ceil(25.5 j)). That is one bit more than the column's weight
+ * when i and j are both odd (hence the doubled f_odd), and columns 10..18 wrap
+ * around to 0..8 times 19 (hence g_j * 19). 100 products. h may alias f or g. */
+static void fe_mul(fe h, const fe f, const fe g)
+{
+    int32_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4];
+    int32_t f5 = f[5], f6 = f[6], f7 = f[7], f8 = f[8], f9 = f[9];
+    int32_t g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4];
+    int32_t g5 = g[5], g6 = g[6], g7 = g[7], g8 = g[8], g9 = g[9];
+    int32_t f1_2 = 2 * f1, f3_2 = 2 * f3, f5_2 = 2 * f5, f7_2 = 2 * f7, f9_2 = 2 * f9;
+    int32_t g1_19 = 19 * g1, g2_19 = 19 * g2, g3_19 = 19 * g3, g4_19 = 19 * g4;
+    int32_t g5_19 = 19 * g5, g6_19 = 19 * g6, g7_19 = 19 * g7, g8_19 = 19 * g8;
+    int32_t g9_19 = 19 * g9;
+    int64_t t[10];
+    t[0] = FE_M(f0, g0) + FE_M(f1_2, g9_19) + FE_M(f2, g8_19) + FE_M(f3_2, g7_19) +
+           FE_M(f4, g6_19) + FE_M(f5_2, g5_19) + FE_M(f6, g4_19) + FE_M(f7_2, g3_19) +
+           FE_M(f8, g2_19) + FE_M(f9_2, g1_19);
+    t[1] = FE_M(f0, g1) + FE_M(f1, g0) + FE_M(f2, g9_19) + FE_M(f3, g8_19) + FE_M(f4, g7_19) +
+           FE_M(f5, g6_19) + FE_M(f6, g5_19) + FE_M(f7, g4_19) + FE_M(f8, g3_19) + FE_M(f9, g2_19);
+    t[2] = FE_M(f0, g2) + FE_M(f1_2, g1) + FE_M(f2, g0) + FE_M(f3_2, g9_19) + FE_M(f4, g8_19) +
+           FE_M(f5_2, g7_19) + FE_M(f6, g6_19) + FE_M(f7_2, g5_19) + FE_M(f8, g4_19) +
+           FE_M(f9_2, g3_19);
+    t[3] = FE_M(f0, g3) + FE_M(f1, g2) + FE_M(f2, g1) + FE_M(f3, g0) + FE_M(f4, g9_19) +
+           FE_M(f5, g8_19) + FE_M(f6, g7_19) + FE_M(f7, g6_19) + FE_M(f8, g5_19) + FE_M(f9, g4_19);
+    t[4] = FE_M(f0, g4) + FE_M(f1_2, g3) + FE_M(f2, g2) + FE_M(f3_2, g1) + FE_M(f4, g0) +
+           FE_M(f5_2, g9_19) + FE_M(f6, g8_19) + FE_M(f7_2, g7_19) + FE_M(f8, g6_19) +
+           FE_M(f9_2, g5_19);
+    t[5] = FE_M(f0, g5) + FE_M(f1, g4) + FE_M(f2, g3) + FE_M(f3, g2) + FE_M(f4, g1) + FE_M(f5, g0) +
+           FE_M(f6, g9_19) + FE_M(f7, g8_19) + FE_M(f8, g7_19) + FE_M(f9, g6_19);
+    t[6] = FE_M(f0, g6) + FE_M(f1_2, g5) + FE_M(f2, g4) + FE_M(f3_2, g3) + FE_M(f4, g2) +
+           FE_M(f5_2, g1) + FE_M(f6, g0) + FE_M(f7_2, g9_19) + FE_M(f8, g8_19) + FE_M(f9_2, g7_19);
+    t[7] = FE_M(f0, g7) + FE_M(f1, g6) + FE_M(f2, g5) + FE_M(f3, g4) + FE_M(f4, g3) + FE_M(f5, g2) +
+           FE_M(f6, g1) + FE_M(f7, g0) + FE_M(f8, g9_19) + FE_M(f9, g8_19);
+    t[8] = FE_M(f0, g8) + FE_M(f1_2, g7) + FE_M(f2, g6) + FE_M(f3_2, g5) + FE_M(f4, g4) +
+           FE_M(f5_2, g3) + FE_M(f6, g2) + FE_M(f7_2, g1) + FE_M(f8, g0) + FE_M(f9_2, g9_19);
+    t[9] = FE_M(f0, g9) + FE_M(f1, g8) + FE_M(f2, g7) + FE_M(f3, g6) + FE_M(f4, g5) + FE_M(f5, g4) +
+           FE_M(f6, g3) + FE_M(f7, g2) + FE_M(f8, g1) + FE_M(f9, g0);
+    fe_carry64(h, t);
+}
+
+/* h = f^2: fe_mul's columns with each cross term f_i f_j (i < j) taken once and
+ * doubled, 55 products instead of 100. Factors stay within int32: at most
+ * 4 f_i on the left and 19 f_j on the right. */
+static void fe_sq(fe h, const fe f)
+{
+    int32_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4];
+    int32_t f5 = f[5], f6 = f[6], f7 = f[7], f8 = f[8], f9 = f[9];
+    int32_t f0_2 = 2 * f0, f1_2 = 2 * f1, f2_2 = 2 * f2, f3_2 = 2 * f3, f4_2 = 2 * f4;
+    int32_t f5_2 = 2 * f5, f6_2 = 2 * f6, f7_2 = 2 * f7, f8_2 = 2 * f8, f9_2 = 2 * f9;
+    int32_t f1_4 = 4 * f1, f3_4 = 4 * f3, f5_4 = 4 * f5, f7_4 = 4 * f7;
+    int32_t f5_19 = 19 * f5, f6_19 = 19 * f6, f7_19 = 19 * f7, f8_19 = 19 * f8;
+    int32_t f9_19 = 19 * f9;
+    int64_t t[10];
+    t[0] = FE_M(f0, f0) + FE_M(f1_4, f9_19) + FE_M(f2_2, f8_19) + FE_M(f3_4, f7_19) +
+           FE_M(f4_2, f6_19) + FE_M(f5_2, f5_19);
+    t[1] = FE_M(f0_2, f1) + FE_M(f2_2, f9_19) + FE_M(f3_2, f8_19) + FE_M(f4_2, f7_19) +
+           FE_M(f5_2, f6_19);
+    t[2] = FE_M(f0_2, f2) + FE_M(f1_2, f1) + FE_M(f3_4, f9_19) + FE_M(f4_2, f8_19) +
+           FE_M(f5_4, f7_19) + FE_M(f6, f6_19);
+    t[3] =
+        FE_M(f0_2, f3) + FE_M(f1_2, f2) + FE_M(f4_2, f9_19) + FE_M(f5_2, f8_19) + FE_M(f6_2, f7_19);
+    t[4] = FE_M(f0_2, f4) + FE_M(f1_4, f3) + FE_M(f2, f2) + FE_M(f5_4, f9_19) + FE_M(f6_2, f8_19) +
+           FE_M(f7_2, f7_19);
+    t[5] = FE_M(f0_2, f5) + FE_M(f1_2, f4) + FE_M(f2_2, f3) + FE_M(f6_2, f9_19) + FE_M(f7_2, f8_19);
+    t[6] = FE_M(f0_2, f6) + FE_M(f1_4, f5) + FE_M(f2_2, f4) + FE_M(f3_2, f3) + FE_M(f7_4, f9_19) +
+           FE_M(f8, f8_19);
+    t[7] = FE_M(f0_2, f7) + FE_M(f1_2, f6) + FE_M(f2_2, f5) + FE_M(f3_2, f4) + FE_M(f8_2, f9_19);
+    t[8] = FE_M(f0_2, f8) + FE_M(f1_4, f7) + FE_M(f2_2, f6) + FE_M(f3_4, f5) + FE_M(f4, f4) +
+           FE_M(f9_2, f9_19);
+    t[9] = FE_M(f0_2, f9) + FE_M(f1_2, f8) + FE_M(f2_2, f7) + FE_M(f3_2, f6) + FE_M(f4_2, f5);
+    fe_carry64(h, t);
+}
+
+/* h = f^(2^n), n >= 1. */
+static void fe_sqn(fe h, const fe f, int n)
+{
+    fe_sq(h, f);
+    while (--n > 0)
+        fe_sq(h, h);
+}
+
+/* Load 32 little-endian bytes, ignoring bit 255 (RFC 8032 5.1.3 takes the sign of
+ * x from it). Limb i is bits [ceil(25.5 i), +width) and always sits inside one
+ * 32-bit load. The result is carried. The value may be >= p. */
+static void fe_frombytes(fe h, const uint8_t s[32])
+{
+    int pos = 0;
+    for (int i = 0; i < 10; i++) {
+        uint32_t v = ld32_le(s + pos / 8) >> (pos % 8);
+        h[i] = (int32_t)(v & ((1u << fe_width[i]) - 1));
+        pos += fe_width[i];
+    }
+    fe_carry(h, h);
+}
+
+/* Store the canonical encoding (value in [0, p)) of f, |limbs| < 2^30.
+ * 1. Two passes of floor carries (the top carry re-entering limb 0 times 19) give
+ *    limbs in [0, 2^width): after the first pass only limb 0 can be out of range,
+ *    so the second pass carries at most +-1 through the limbs, and if that
+ *    carry leaves limb 9 it has rippled through all of them, leaving limb 0 far
+ *    enough from its bounds to absorb +-19. Now 0 <= v < 2^255.
+ * 2. v >= p exactly when v + 19 >= 2^255: compute v + 19 and keep it (minus
+ *    2^255) when that carry is set, by mask, not by branch. */
+static void fe_tobytes(uint8_t s[32], const fe f)
+{
+    int32_t h[10], g[10], c = 0;
+    fe_copy(h, f);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 9; i++) {
+            c = h[i] >> fe_width[i];
+            h[i] &= (1 << fe_width[i]) - 1;
+            h[i + 1] += c;
+        }
+        c = h[9] >> 25;
+        h[9] &= (1 << 25) - 1;
+        h[0] += 19 * c;
+    }
+    c = 19;
+    for (int i = 0; i < 10; i++) {
+        g[i] = h[i] + c;
+        c = g[i] >> fe_width[i];
+        g[i] &= (1 << fe_width[i]) - 1;
+    }
+    fe_cmov(h, g, (uint32_t)c); /* c = carry out of bit 255 of v + 19 */
+    uint64_t acc = 0;
+    int bits = 0, o = 0;
+    for (int i = 0; i < 10; i++) {
+        acc |= (uint64_t)(uint32_t)h[i] << bits;
+        for (bits += fe_width[i]; bits >= 8; bits -= 8, acc >>= 8)
+            s[o++] = (uint8_t)acc;
+    }
+    s[31] = (uint8_t)acc; /* the last 7 bits */
+    wipe(h, sizeof h);
+    wipe(g, sizeof g);
+}
+
+/* Low bit of the canonical value: the "sign" of x in RFC 8032 5.1.2. */
+static uint32_t fe_isneg(const fe f)
+{
+    uint8_t s[32];
+    fe_tobytes(s, f);
+    uint32_t r = s[0] & 1u;
+    wipe(s, sizeof s);
+    return r;
+}
+
+/* 1 if f = 0 (mod p), else 0. Constant time. */
+static uint32_t fe_iszero(const fe f)
+{
+    uint8_t s[32], acc = 0;
+    fe_tobytes(s, f);
+    for (int i = 0; i < 32; i++)
+        acc |= s[i];
+    return ((uint32_t)acc - 1) >> 31;
+}
+
+/* z^(2^250 - 1) and z^11: the common head of the two exponentiations below.
+ * Addition chain: z^2, z^9 = (z^2)^4 z, z^11, then z^(2^k - 1) for
+ * k = 5, 10, 20, 40, 50, 100, 200, 250 by square-and-multiply
+ * (2^(a+b) - 1 = (2^a - 1) 2^b + (2^b - 1)): 249 squarings, 10 multiplications. */
+static void fe_pow250(fe z250, fe z11, const fe z)
+{
+    fe z2, z9, a, b, c;
+    fe_sq(z2, z);
+    fe_sqn(a, z2, 2);
+    fe_mul(z9, a, z);
+    fe_mul(z11, z9, z2);
+    fe_sq(a, z11);
+    fe_mul(a, a, z9); /* z^(2^5 - 1) = z^22 * z^9 */
+    fe_sqn(b, a, 5);
+    fe_mul(b, b, a); /* 2^10 - 1 */
+    fe_sqn(c, b, 10);
+    fe_mul(c, c, b); /* 2^20 - 1 */
+    fe_sqn(z250, c, 20);
+    fe_mul(z250, z250, c); /* 2^40 - 1 */
+    fe_sqn(z250, z250, 10);
+    fe_mul(a, z250, b); /* 2^50 - 1 */
+    fe_sqn(b, a, 50);
+    fe_mul(b, b, a); /* 2^100 - 1 */
+    fe_sqn(c, b, 100);
+    fe_mul(c, c, b); /* 2^200 - 1 */
+    fe_sqn(c, c, 50);
+    fe_mul(z250, c, a); /* 2^250 - 1 */
+}
+
+/* h = 1/z = z^(p-2) = z^(2^255 - 21) (Fermat); 0 maps to 0. */
+static void fe_invert(fe h, const fe z)
+{
+    fe t, z11;
+    fe_pow250(t, z11, z);
+    fe_sqn(t, t, 5); /* z^(2^255 - 32) */
+    fe_mul(h, t, z11);
+}
+
+/* h = z^((p-5)/8) = z^(2^252 - 3), the exponent of the square-root trick in
+ * RFC 8032 5.1.3 step 3. */
+static void fe_pow2523(fe h, const fe z)
+{
+    fe t, z11;
+    fe_pow250(t, z11, z);
+    fe_sqn(t, t, 2); /* z^(2^252 - 4) */
+    fe_mul(h, t, z);
+}
+
+/* ---- ge_: points of edwards25519 ----
+ * Curve constants as 32-byte little-endian integers, computed with Python's
+ * pow() from their definitions in RFC 8032 5.1 and checked again by crypto_test:
+ *   d = -121665/121666 mod p; d2 = 2d; sqrt(-1) = 2^((p-1)/4) mod p;
+ *   B = (x, 4/5) with x the even root of x^2 = (y^2 - 1)/(d y^2 + 1). */
+static const uint8_t ge_d[32] = {0xa3, 0x78, 0x59, 0x13, 0xca, 0x4d, 0xeb, 0x75, 0xab, 0xd8, 0x41,
+                                 0x41, 0x4d, 0x0a, 0x70, 0x00, 0x98, 0xe8, 0x79, 0x77, 0x79, 0x40,
+                                 0xc7, 0x8c, 0x73, 0xfe, 0x6f, 0x2b, 0xee, 0x6c, 0x03, 0x52};
+static const uint8_t ge_d2[32] = {0x59, 0xf1, 0xb2, 0x26, 0x94, 0x9b, 0xd6, 0xeb, 0x56, 0xb1, 0x83,
+                                  0x82, 0x9a, 0x14, 0xe0, 0x00, 0x30, 0xd1, 0xf3, 0xee, 0xf2, 0x80,
+                                  0x8e, 0x19, 0xe7, 0xfc, 0xdf, 0x56, 0xdc, 0xd9, 0x06, 0x24};
+static const uint8_t ge_sqrtm1[32] = {
+    0xb0, 0xa0, 0x0e, 0x4a, 0x27, 0x1b, 0xee, 0xc4, 0x78, 0xe4, 0x2f, 0xad, 0x06, 0x18, 0x43, 0x2f,
+    0xa7, 0xd7, 0xfb, 0x3d, 0x99, 0x00, 0x4d, 0x2b, 0x0b, 0xdf, 0xc1, 0x4f, 0x80, 0x24, 0x83, 0x2b};
+static const uint8_t ge_bx[32] = {0x1a, 0xd5, 0x25, 0x8f, 0x60, 0x2d, 0x56, 0xc9, 0xb2, 0xa7, 0x25,
+                                  0x95, 0x60, 0xc7, 0x2c, 0x69, 0x5c, 0xdc, 0xd6, 0xfd, 0x31, 0xe2,
+                                  0xa4, 0xc0, 0xfe, 0x53, 0x6e, 0xcd, 0xd3, 0x36, 0x69, 0x21};
+static const uint8_t ge_by[32] = {0x58, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+                                  0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+                                  0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66};
+
+/* Extended coordinates (Hisil, Wong, Carter, Dawson 2008): x = X/Z, y = Y/Z,
+ * x y = T/Z. The a = -1 formulas used here are complete on this curve (d is not
+ * a square), so identity, doubling and P + (-P) need no special case. */
+typedef struct {
+    fe X, Y, Z, T;
+} ge;
+/* An addend prepared for ge_add: (Y+X, Y-X, Z, 2d T). */
+typedef struct {
+    fe YpX, YmX, Z, T2d;
+} ge_cached;
+
+static void ge_identity(ge *p)
+{
+    fe_0(p->X);
+    fe_1(p->Y);
+    fe_1(p->Z);
+    fe_0(p->T);
+}
+
+static void ge_base(ge *p)
+{
+    fe_frombytes(p->X, ge_bx);
+    fe_frombytes(p->Y, ge_by);
+    fe_1(p->Z);
+    fe_mul(p->T, p->X, p->Y);
+}
+
+static void ge_to_cached(ge_cached *c, const ge *p)
+{
+    fe d2;
+    fe_frombytes(d2, ge_d2);
+    fe_add(c->YpX, p->Y, p->X);
+    fe_sub(c->YmX, p->Y, p->X);
+    fe_copy(c->Z, p->Z);
+    fe_mul(c->T2d, p->T, d2);
+}
+
+/* -q: swap Y+X and Y-X, negate 2dT (since -(x, y) = (-x, y)). */
+static void ge_cached_neg(ge_cached *r, const ge_cached *q)
+{
+    fe t;
+    fe_copy(t, q->YpX);
+    fe_copy(r->YpX, q->YmX);
+    fe_copy(r->YmX, t);
+    fe_copy(r->Z, q->Z);
+    fe_neg(r->T2d, q->T2d);
+}
+
+/* r = p + q, "add-2008-hwcd-3" (a = -1) with 2d folded into q: 8M.
+ *   A = (Y1-X1)(Y2-X2)  B = (Y1+X1)(Y2+X2)  C = T1 2d T2  D = 2 Z1 Z2
+ *   E = B-A  F = D-C  G = D+C  H = B+A  X3 = EF  Y3 = GH  T3 = EH  Z3 = FG
+ * Inputs carried (q's fields are sums of two); F and G are <= 1.5 * 2^26. r may
+ * alias p. */
+static void ge_add(ge *r, const ge *p, const ge_cached *q)
+{
+    fe a, b, c, d, e, f, g, h;
+    fe_sub(a, p->Y, p->X);
+    fe_mul(a, a, q->YmX);
+    fe_add(b, p->Y, p->X);
+    fe_mul(b, b, q->YpX);
+    fe_mul(c, p->T, q->T2d);
+    fe_mul(d, p->Z, q->Z);
+    fe_add(d, d, d);
+    fe_sub(e, b, a);
+    fe_sub(f, d, c);
+    fe_add(g, d, c);
+    fe_add(h, b, a);
+    fe_mul(r->X, e, f);
+    fe_mul(r->Y, g, h);
+    fe_mul(r->T, e, h);
+    fe_mul(r->Z, f, g);
+}
+
+/* r = 2p, "dbl-2008-hwcd" (a = -1), 4M + 4S, T1 unused. Written with E, F, G, H
+ * all negated, which leaves the products unchanged:
+ *   A = X1^2  B = Y1^2  C = 2 Z1^2  H = A+B  E = H-(X1+Y1)^2  G = A-B  F = C+G
+ *   X3 = EF  Y3 = GH  T3 = EH  Z3 = FG
+ * F = C + G could reach 2^27, so it is carried. T3 costs one more multiplication
+ * and is computed only if want_t (a following ge_add reads it; a following ge_dbl
+ * does not). r may alias p. */
+static void ge_dbl(ge *r, const ge *p, int want_t)
+{
+    fe a, b, c, e, f, g, h;
+    fe_sq(a, p->X);
+    fe_sq(b, p->Y);
+    fe_sq(c, p->Z);
+    fe_add(c, c, c);
+    fe_add(h, a, b);
+    fe_add(e, p->X, p->Y);
+    fe_sq(e, e);
+    fe_sub(e, h, e);
+    fe_sub(g, a, b);
+    fe_add(f, c, g);
+    fe_carry(f, f);
+    fe_mul(r->X, e, f);
+    fe_mul(r->Y, g, h);
+    fe_mul(r->Z, f, g);
+    if (want_t) fe_mul(r->T, e, h); /* want_t is public: fixed by the algorithm */
+}
+
+/* RFC 8032 5.1.2: 32 bytes = y (little endian) with the low bit of x in bit 255. */
+static void ge_tobytes(uint8_t s[32], const ge *p)
+{
+    fe zi, x, y;
+    fe_invert(zi, p->Z);
+    fe_mul(x, p->X, zi);
+    fe_mul(y, p->Y, zi);
+    fe_tobytes(s, y);
+    s[31] = (uint8_t)(s[31] ^ (fe_isneg(x) << 7));
+    wipe(zi, sizeof zi);
+    wipe(x, sizeof x);
+    wipe(y, sizeof y);
+}
+
+/* RFC 8032 5.1.3 point decoding, for public keys only (variable time). Rejects
+ * y >= p, x^2 = (y^2 - 1)/(d y^2 + 1) without square root, and x = 0 with the
+ * sign bit set. Returns 0 or -1. */
+static int ge_frombytes_vartime(ge *p, const uint8_t s[32])
+{
+    fe u, v, v3, t, chk;
+    uint8_t back[32];
+    unsigned sign = s[31] >> 7;
+
+    fe_frombytes(p->Y, s);
+    fe_tobytes(back, p->Y); /* canonical iff re-encoding gives the same 255 bits */
+    back[31] = (uint8_t)(back[31] | (sign << 7));
+    if (memcmp(back, s, 32) != 0) return -1;
+
+    fe_frombytes(t, ge_d);
+    fe_sq(u, p->Y);
+    fe_mul(v, u, t);
+    fe_1(t);
+    fe_sub(u, u, t); /* u = y^2 - 1 */
+    fe_add(v, v, t); /* v = d y^2 + 1 */
+    fe_sq(v3, v);
+    fe_mul(v3, v3, v); /* v^3 */
+    fe_sq(t, v3);
+    fe_mul(t, t, v);
+    fe_mul(t, t, u); /* u v^7 */
+    fe_pow2523(t, t);
+    fe_mul(t, t, v3);
+    fe_mul(p->X, t, u); /* x = u v^3 (u v^7)^((p-5)/8) */
+
+    fe_sq(chk, p->X);
+    fe_mul(chk, chk, v); /* v x^2 */
+    fe_sub(t, chk, u);
+    if (!fe_iszero(t)) {
+        fe_add(t, chk, u);
+        if (!fe_iszero(t)) return -1; /* v x^2 != +-u: u/v is not a square */
+        fe_frombytes(t, ge_sqrtm1);
+        fe_mul(p->X, p->X, t);
+    }
+    if (fe_iszero(p->X) && sign) return -1;
+    if (fe_isneg(p->X) != sign) fe_neg(p->X, p->X);
+    fe_1(p->Z);
+    fe_mul(p->T, p->X, p->Y);
+    return 0;
+}
+
+/* t = e * q for e in [-8, 8], choosing from tab[j] = (j+1) q in constant time:
+ * every entry is read, and the match and the sign are applied by mask. */
+static void ge_select(ge_cached *t, const ge_cached tab[8], int e)
+{
+    uint32_t neg = (uint32_t)e >> 31;
+    uint32_t abs = ((uint32_t)e ^ (0u - neg)) + neg;
+    fe mt;
+    fe_1(t->YpX);
+    fe_1(t->YmX);
+    fe_1(t->Z);
+    fe_0(t->T2d); /* the identity */
+    for (uint32_t j = 1; j <= 8; j++) {
+        uint32_t eq = ((abs ^ j) - 1) >> 31;
+        fe_cmov(t->YpX, tab[j - 1].YpX, eq);
+        fe_cmov(t->YmX, tab[j - 1].YmX, eq);
+        fe_cmov(t->Z, tab[j - 1].Z, eq);
+        fe_cmov(t->T2d, tab[j - 1].T2d, eq);
+    }
+    fe_copy(mt, t->YpX); /* negate: swap Y+X and Y-X, negate 2dT, if neg */
+    fe_cmov(t->YpX, t->YmX, neg);
+    fe_cmov(t->YmX, mt, neg);
+    fe_neg(mt, t->T2d);
+    fe_cmov(t->T2d, mt, neg);
+    wipe(mt, sizeof mt);
+}
+
+/* r = a B for a secret 256-bit a (a < 2^255), in constant time. Fixed window:
+ * a = sum e_i 16^i with signed digits e_i in [-8, 8) (e_63 in [0, 8]), so
+ * 63 x 4 doublings and 64 additions of a table entry picked by ge_select. */
+static void ge_scalarmult_base(ge *r, const uint8_t a[32])
+{
+    int8_t e[64];
+    int carry = 0;
+    ge_cached tab[8], t;
+    ge p;
+
+    for (int i = 0; i < 32; i++) {
+        e[2 * i] = (int8_t)(a[i] & 15);
+        e[2 * i + 1] = (int8_t)(a[i] >> 4);
+    }
+    for (int i = 0; i < 63; i++) { /* recode digits in [0, 16) to [-8, 8) */
+        int v = e[i] + carry;      /* in [0, 16] */
+        carry = (v + 8) >> 4;      /* v >= 8: use v - 16, carry 1 upward */
+        e[i] = (int8_t)(v - 16 * carry);
+    }
+    e[63] = (int8_t)(e[63] + carry);
+
+    ge_base(&p);
+    ge_to_cached(&tab[0], &p);
+    for (int j = 1; j < 8; j++) { /* tab[j] = (j+1) B; public, not wiped */
+        ge_add(&p, &p, &tab[0]);
+        ge_to_cached(&tab[j], &p);
+    }
+    ge_identity(r);
+    for (int i = 63; i >= 0; i--) {
+        if (i != 63) {
+            ge_dbl(r, r, 0);
+            ge_dbl(r, r, 0);
+            ge_dbl(r, r, 0);
+            ge_dbl(r, r, 1);
+        }
+        ge_select(&t, tab, e[i]);
+        ge_add(r, r, &t);
+    }
+    wipe(e, sizeof e);
+    wipe(&t, sizeof t);
+}
+
+/* Width-5 NAF of a 253-bit scalar (value < 2^253): naf[i] is 0 or odd in
+ * [-15, 15], sum naf[i] 2^i = s, and any nonzero digit is followed by at least
+ * four zeros. A window starts at the lowest bit that is 1 after the pending carry;
+ * digits >= 16 become negative and carry 1 upward. For s < 2^253 no digit lands
+ * above bit 253. Variable time: public scalars only. */
+static void sc_wnaf_vartime(int8_t naf[256], const uint8_t s[32])
+{
+    int carry = 0;
+    memset(naf, 0, 256);
+    for (int i = 0; i < 256;) {
+        if (((s[i / 8] >> (i % 8)) & 1) == carry) {
+            i++;
+            continue;
+        }
+        int w = 0;
+        for (int b = 4; b >= 0; b--) {
+            int j = i + b;
+            w = 2 * w + (j < 256 ? (s[j / 8] >> (j % 8)) & 1 : 0);
+        }
+        w += carry;     /* odd, in [1, 31] */
+        carry = w >> 4; /* w >= 16: use w - 32 and carry into bit i + 5 */
+        naf[i] = (int8_t)(w - 32 * carry);
+        i += 5;
+    }
+}
+
+/* r = a A + b B, variable time (ed_verify: all inputs public), a, b < 2^253.
+ * Joint double-and-add over width-5 NAFs with tables of the odd multiples
+ * A, 3A, ..., 15A and the same for B: 253 doublings, about 2 x 253/6 additions. */
+static void ge_double_scalarmult_vartime(ge *r, const uint8_t a[32], const ge *A,
+                                         const uint8_t b[32])
+{
+    int8_t na[256], nb[256];
+    ge_cached ta[8], tb[8], tmp;
+    ge p2, q, B;
+
+    sc_wnaf_vartime(na, a);
+    sc_wnaf_vartime(nb, b);
+    ge_base(&B);
+    for (int k = 0; k < 2; k++) { /* t[j] = (2j+1) P */
+        const ge *P = k ? &B : A;
+        ge_cached *t = k ? tb : ta;
+        ge_to_cached(&t[0], P);
+        ge_dbl(&p2, P, 1);
+        ge_to_cached(&tmp, &p2);
+        q = *P;
+        for (int j = 1; j < 8; j++) {
+            ge_add(&q, &q, &tmp);
+            ge_to_cached(&t[j], &q);
+        }
+    }
+    int i = 255;
+    while (i >= 0 && !na[i] && !nb[i])
+        i--;
+    ge_identity(r);
+    for (; i >= 0; i--) {
+        ge_dbl(r, r, na[i] || nb[i]);
+        if (na[i] > 0) ge_add(r, r, &ta[na[i] / 2]);
+        if (na[i] < 0) {
+            ge_cached_neg(&tmp, &ta[-na[i] / 2]);
+            ge_add(r, r, &tmp);
+        }
+        if (nb[i] > 0) ge_add(r, r, &tb[nb[i] / 2]);
+        if (nb[i] < 0) {
+            ge_cached_neg(&tmp, &tb[-nb[i] / 2]);
+            ge_add(r, r, &tmp);
+        }
+    }
+    /* r->T may be stale after a final doubling; ge_tobytes does not read it */
+}
+
+/* ---- sc_: integers mod L = 2^252 + 27742317777372353535851937790883648493 ----
+ * As 32-bit little-endian limbs, with mu = floor(2^512 / L) for Barrett reduction
+ * (Menezes, van Oorschot, Vanstone, Handbook of Applied Cryptography, 14.42,
+ * base b = 2^32, k = 8). Both computed with Python from the definition of L. */
+static const uint32_t sc_L[9] = {0x5cf5d3ed, 0x5812631a, 0xa2f79cd6, 0x14def9de, 0x00000000,
+                                 0x00000000, 0x00000000, 0x10000000, 0x00000000};
+static const uint32_t sc_mu[9] = {0x0a2c131b, 0xed9ce5a3, 0x086329a7, 0x2106215d, 0xffffffeb,
+                                  0xffffffff, 0xffffffff, 0xffffffff, 0x0000000f};
+
+/* r = r - L if r >= L, in constant time (r has 9 limbs, r < 2^288). */
+static void sc_cond_sub(uint32_t r[9])
+{
+    uint32_t t[9], borrow = 0;
+    for (int i = 0; i < 9; i++) {
+        uint64_t d = (uint64_t)r[i] - sc_L[i] - borrow;
+        t[i] = (uint32_t)d;
+        borrow = (uint32_t)(d >> 63);
+    }
+    uint32_t keep = 0u - borrow; /* borrow: r < L, keep r */
+    for (int i = 0; i < 9; i++)
+        r[i] = (r[i] & keep) | (t[i] & ~keep);
+}
+
+/* out = x mod L for x < 2^512 (16 limbs), constant time. HAC 14.42:
+ * q3 = floor(floor(x / b^7) mu / b^9) is at most 2 below floor(x / L), so
+ * r = x - q3 L, computed mod b^9, lies in [0, 3L) and two conditional
+ * subtractions finish. Wipes x. */
+static void sc_barrett(uint8_t out[32], uint32_t x[16])
+{
+    uint32_t q[18] = {0}, r[9] = {0}, borrow = 0;
+    for (int i = 0; i < 9; i++) { /* q = x[7..15] * mu */
+        uint64_t c = 0;
+        for (int j = 0; j < 9; j++) {
+            c += (uint64_t)x[7 + i] * sc_mu[j] + q[i + j];
+            q[i + j] = (uint32_t)c;
+            c >>= 32;
+        }
+        q[i + 9] = (uint32_t)c;
+    }
+    for (int i = 0; i < 9; i++) { /* r = q[9..17] * L mod b^9 */
+        uint64_t c = 0;
+        for (int j = 0; i + j < 9; j++) {
+            c += (uint64_t)q[9 + i] * sc_L[j] + r[i + j];
+            r[i + j] = (uint32_t)c;
+            c >>= 32;
+        }
+    }
+    for (int i = 0; i < 9; i++) { /* r = x - r mod b^9 */
+        uint64_t d = (uint64_t)x[i] - r[i] - borrow;
+        r[i] = (uint32_t)d;
+        borrow = (uint32_t)(d >> 63);
+    }
+    sc_cond_sub(r);
+    sc_cond_sub(r);
+    for (int i = 0; i < 8; i++)
+        st32_le(out + 4 * i, r[i]);
+    wipe(q, sizeof q);
+    wipe(r, sizeof r);
+    wipe(x, 16 * sizeof x[0]);
+}
+
+/* out = (64-byte little-endian integer) mod L: for SHA-512 outputs. */
+static void sc_reduce(uint8_t out[32], const uint8_t in[64])
+{
+    uint32_t x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = ld32_le(in + 4 * i);
+    sc_barrett(out, x);
+}
+
+/* out = (a b + c) mod L for 32-byte a, b, c (then a b + c < 2^512). */
+static void sc_muladd(uint8_t out[32], const uint8_t a[32], const uint8_t b[32],
+                      const uint8_t c[32])
+{
+    uint32_t x[16] = {0}, al[8], bl[8];
+    for (int i = 0; i < 8; i++) {
+        al[i] = ld32_le(a + 4 * i);
+        bl[i] = ld32_le(b + 4 * i);
+        x[i] = ld32_le(c + 4 * i);
+    }
+    for (int i = 0; i < 8; i++) {
+        uint64_t t = 0;
+        for (int j = 0; j < 8; j++) {
+            t += (uint64_t)al[i] * bl[j] + x[i + j];
+            x[i + j] = (uint32_t)t;
+            t >>= 32;
+        }
+        x[i + 8] = (uint32_t)t; /* row i - 1 stopped at x[i + 7] */
+    }
+    sc_barrett(out, x);
+    wipe(al, sizeof al);
+    wipe(bl, sizeof bl);
+}
+
+/* 1 if s < L (a canonical scalar, RFC 8032 5.1.7 step 1), else 0. */
+static int sc_is_canonical(const uint8_t s[32])
+{
+    uint32_t borrow = 0;
+    for (int i = 0; i < 8; i++) {
+        uint64_t d = (uint64_t)ld32_le(s + 4 * i) - sc_L[i] - borrow;
+        borrow = (uint32_t)(d >> 63);
+    }
+    return (int)borrow;
+}
+
+/* ---- ed_: Ed25519, RFC 8032 5.1 ---- */
+
+/* SHA-512 of up to three pieces; RFC 8032 hashes dom || R || A || M with an
+ * empty dom for Ed25519. */
+static void ed_hash(uint8_t out[64], const void *a, size_t na, const void *b, size_t nb,
+                    const void *c, size_t nc)
+{
+    br_sha512_context h;
+    br_sha512_init(&h);
+    if (na) br_sha512_update(&h, a, na); /* skip empty pieces: they may be NULL */
+    if (nb) br_sha512_update(&h, b, nb);
+    if (nc) br_sha512_update(&h, c, nc);
+    br_sha512_out(&h, out);
+    wipe(&h, sizeof h);
+}
+
+/* 5.1.5: h = SHA-512(seed); the scalar a is h[0..31] with bits 0-2 and 255
+ * cleared and bit 254 set; h[32..63] is the prefix that keys the nonce. */
+static void ed_expand(uint8_t az[64], const uint8_t seed[32])
+{
+    ed_hash(az, seed, 32, NULL, 0, NULL, 0);
+    az[0] &= 248;
+    az[31] &= 127;
+    az[31] |= 64;
+}
+
+/* pk = encode(a B) (5.1.5). */
+static void ed_pubkey(uint8_t pk[32], const uint8_t seed[32])
+{
+    uint8_t az[64];
+    ge A;
+    ed_expand(az, seed);
+    ge_scalarmult_base(&A, az);
+    ge_tobytes(pk, &A);
+    wipe(az, sizeof az);
+    wipe(&A, sizeof A);
+}
+
+/* 5.1.6: r = SHA-512(prefix || M) mod L, R = r B, k = SHA-512(R || A || M) mod L,
+ * S = (r + k a) mod L, signature R || S. Deterministic; constant time in seed, r
+ * and a. pk must be ed_pubkey(seed): it is hashed as given, and two signatures of
+ * one message under different pk (same r, different k) would reveal a. sig must
+ * not overlap m. */
+static void ed_sign(uint8_t sig[64], const uint8_t seed[32], const uint8_t pk[32], const uint8_t *m,
+                    size_t n)
+{
+    uint8_t az[64], h[64], r[32], k[32];
+    ge R;
+    ed_expand(az, seed);
+    ed_hash(h, az + 32, 32, m, n, NULL, 0);
+    sc_reduce(r, h);
+    ge_scalarmult_base(&R, r);
+    ge_tobytes(sig, &R);
+    ed_hash(h, sig, 32, pk, 32, m, n);
+    sc_reduce(k, h);
+    sc_muladd(sig + 32, k, az, r);
+    wipe(az, sizeof az);
+    wipe(h, sizeof h);
+    wipe(r, sizeof r);
+    wipe(&R, sizeof R);
+}
+
+/* 5.1.7, cofactorless: accept iff S < L, A decodes, and
+ * encode([S]B - [k]A) = R with k = SHA-512(R || A || M) mod L. R itself is not
+ * decoded: the left side is a canonical encoding of a curve point, so an R with
+ * y >= p, without square root, or with x = 0 and the sign bit set never matches.
+ * Returns 0 if valid, -1 if not. Variable time (all inputs are public). */
+static int ed_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *m, size_t n)
+{
+    uint8_t h[64], k[32], rcheck[32];
+    ge A, P;
+    if (!sc_is_canonical(sig + 32)) return -1;
+    if (ge_frombytes_vartime(&A, pk) != 0) return -1;
+    fe_neg(A.X, A.X);
+    fe_neg(A.T, A.T);
+    ed_hash(h, sig, 32, pk, 32, m, n);
+    sc_reduce(k, h);
+    ge_double_scalarmult_vartime(&P, k, &A, sig + 32);
+    ge_tobytes(rcheck, &P);
+    return ct_cmp(rcheck, sig, 32);
+}
+
+/* ---- poly_: Poly1305, RFC 8439 2.5 ----
+ * acc = ((acc + block + 2^(8 len)) r) mod 2^130 - 5 per 16-byte block, then
+ * tag = (acc + s) mod 2^128, with r = clamp(key[0..15]), s = key[16..31].
+ * Two limb layouts, same algorithm: poly_26 (five 26-bit limbs, 32x32->64
+ * products) for 32-bit CPUs, poly_44 (three 44-bit limbs, 64x64->128) where the
+ * compiler has unsigned __int128. 2^130 = 5 (mod p) folds the high columns back. */
+
+/* RFC 8439 2.5: r &= 0x0ffffffc0ffffffc0ffffffc0fffffff. */
+static void poly_clamp(uint8_t r[16], const uint8_t key[16])
+{
+    memcpy(r, key, 16);
+    r[3] &= 15;
+    r[7] &= 15;
+    r[11] &= 15;
+    r[15] &= 15;
+    r[4] &= 252;
+    r[8] &= 252;
+    r[12] &= 252;
+}
+
+struct poly26 {
+    uint32_t r[5], h[5];
+};
+
+/* Absorb nb 16-byte blocks, each with 2^128 added if hibit (a full block). Limb i
+ * is bits [26 i, 26 i + 26). Column k of h r gets h_i r_j for i + j = k, and
+ * 5 h_i r_j for i + j = k + 5. With h_i < 2^27 and 5 r_j < 2^29 each column sum
+ * is below 2^58. After the carry h_i < 2^26, except h_1 < 2^26 + 2^10. */
+static void poly_26_blocks(struct poly26 *st, const uint8_t *m, size_t nb, uint32_t hibit)
+{
+    const uint32_t M = (1u << 26) - 1;
+    uint32_t r0 = st->r[0], r1 = st->r[1], r2 = st->r[2], r3 = st->r[3], r4 = st->r[4];
+    uint32_t s1 = 5 * r1, s2 = 5 * r2, s3 = 5 * r3, s4 = 5 * r4;
+    uint32_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], h3 = st->h[3], h4 = st->h[4];
+    for (; nb > 0; nb--, m += 16) {
+        h0 += ld32_le(m) & M;
+        h1 += (ld32_le(m + 3) >> 2) & M;
+        h2 += (ld32_le(m + 6) >> 4) & M;
+        h3 += (ld32_le(m + 9) >> 6) & M;
+        h4 += (ld32_le(m + 12) >> 8) | hibit;
+        uint64_t d0 = (uint64_t)h0 * r0 + (uint64_t)h1 * s4 + (uint64_t)h2 * s3 +
+                      (uint64_t)h3 * s2 + (uint64_t)h4 * s1;
+        uint64_t d1 = (uint64_t)h0 * r1 + (uint64_t)h1 * r0 + (uint64_t)h2 * s4 +
+                      (uint64_t)h3 * s3 + (uint64_t)h4 * s2;
+        uint64_t d2 = (uint64_t)h0 * r2 + (uint64_t)h1 * r1 + (uint64_t)h2 * r0 +
+                      (uint64_t)h3 * s4 + (uint64_t)h4 * s3;
+        uint64_t d3 = (uint64_t)h0 * r3 + (uint64_t)h1 * r2 + (uint64_t)h2 * r1 +
+                      (uint64_t)h3 * r0 + (uint64_t)h4 * s4;
+        uint64_t d4 = (uint64_t)h0 * r4 + (uint64_t)h1 * r3 + (uint64_t)h2 * r2 +
+                      (uint64_t)h3 * r1 + (uint64_t)h4 * r0;
+        d1 += d0 >> 26;
+        d2 += d1 >> 26;
+        d3 += d2 >> 26;
+        d4 += d3 >> 26;
+        d0 = (d0 & M) + (d4 >> 26) * 5;
+        h0 = (uint32_t)d0 & M;
+        h1 = ((uint32_t)d1 & M) + (uint32_t)(d0 >> 26);
+        h2 = (uint32_t)d2 & M;
+        h3 = (uint32_t)d3 & M;
+        h4 = (uint32_t)d4 & M;
+    }
+    st->h[0] = h0, st->h[1] = h1, st->h[2] = h2, st->h[3] = h3, st->h[4] = h4;
+}
+
+/* Poly1305 with 26-bit limbs (for CPUs without a 64x64->128 multiply). */
+static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+    const uint32_t M = (1u << 26) - 1;
+    struct poly26 st = {{0}, {0}};
+    uint8_t r[16], last[16];
+    poly_clamp(r, key);
+    st.r[0] = ld32_le(r) & M;
+    st.r[1] = (ld32_le(r + 3) >> 2) & M;
+    st.r[2] = (ld32_le(r + 6) >> 4) & M;
+    st.r[3] = (ld32_le(r + 9) >> 6) & M;
+    st.r[4] = ld32_le(r + 12) >> 8;
+    poly_26_blocks(&st, m, n / 16, 1u << 24);
+    if (n % 16) { /* final partial block: append 0x01, pad with zeros */
+        memset(last, 0, 16);
+        memcpy(last, m + n - n % 16, n % 16);
+        last[n % 16] = 1;
+        poly_26_blocks(&st, last, 1, 0);
+    }
+    /* Full carry. h < 2^130 + 2^36 before it, so if a carry wraps around from h4
+     * the result is tiny and cannot carry again out of h1. */
+    uint32_t h0 = st.h[0], h1 = st.h[1], h2 = st.h[2], h3 = st.h[3], h4 = st.h[4], c;
+    c = h1 >> 26, h1 &= M, h2 += c;
+    c = h2 >> 26, h2 &= M, h3 += c;
+    c = h3 >> 26, h3 &= M, h4 += c;
+    c = h4 >> 26, h4 &= M, h0 += 5 * c;
+    c = h0 >> 26, h0 &= M, h1 += c;
+    /* h < 2^130 < 2p: g = h - p = h + 5 - 2^130; keep g if it did not go negative */
+    uint32_t g0 = h0 + 5, g1, g2, g3, g4, keep;
+    c = g0 >> 26, g0 &= M;
+    g1 = h1 + c, c = g1 >> 26, g1 &= M;
+    g2 = h2 + c, c = g2 >> 26, g2 &= M;
+    g3 = h3 + c, c = g3 >> 26, g3 &= M;
+    g4 = h4 + c - (1u << 26);
+    keep = (g4 >> 31) - 1; /* all ones if g >= 0 */
+    h0 = (h0 & ~keep) | (g0 & keep);
+    h1 = (h1 & ~keep) | (g1 & keep);
+    h2 = (h2 & ~keep) | (g2 & keep);
+    h3 = (h3 & ~keep) | (g3 & keep);
+    h4 = (h4 & ~keep) | (g4 & keep);
+    /* tag = (h + s) mod 2^128 */
+    uint64_t f;
+    f = (uint64_t)(h0 | h1 << 26) + ld32_le(key + 16);
+    st32_le(tag, (uint32_t)f);
+    f = (uint64_t)(h1 >> 6 | h2 << 20) + ld32_le(key + 20) + (f >> 32);
+    st32_le(tag + 4, (uint32_t)f);
+    f = (uint64_t)(h2 >> 12 | h3 << 14) + ld32_le(key + 24) + (f >> 32);
+    st32_le(tag + 8, (uint32_t)f);
+    f = (uint64_t)(h3 >> 18 | h4 << 8) + ld32_le(key + 28) + (f >> 32);
+    st32_le(tag + 12, (uint32_t)f);
+    wipe(&st, sizeof st);
+    wipe(r, sizeof r);
+    wipe(last, sizeof last);
+}
+
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 poly_u128;
+
+struct poly44 {
+    uint64_t r[3], h[3];
+};
+
+/* As poly_26_blocks with limbs of 44, 44 and 42 bits. Columns that reach
+ * 2^132 = 4 * 2^130 wrap around times 20. With h_i < 2^46 and 20 r_j < 2^49 each
+ * column sum is below 2^97. */
+static void poly_44_blocks(struct poly44 *st, const uint8_t *m, size_t nb, uint64_t hibit)
+{
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
+    uint64_t r0 = st->r[0], r1 = st->r[1], r2 = st->r[2], s1 = 20 * r1, s2 = 20 * r2;
+    uint64_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2];
+    for (; nb > 0; nb--, m += 16) {
+        uint64_t t0 = ld64_le(m), t1 = ld64_le(m + 8);
+        h0 += t0 & M44;
+        h1 += (t0 >> 44 | t1 << 20) & M44;
+        h2 += (t1 >> 24) | hibit;
+        poly_u128 d0 = (poly_u128)h0 * r0 + (poly_u128)h1 * s2 + (poly_u128)h2 * s1;
+        poly_u128 d1 = (poly_u128)h0 * r1 + (poly_u128)h1 * r0 + (poly_u128)h2 * s2;
+        poly_u128 d2 = (poly_u128)h0 * r2 + (poly_u128)h1 * r1 + (poly_u128)h2 * r0;
+        d1 += (uint64_t)(d0 >> 44);
+        d2 += (uint64_t)(d1 >> 44);
+        h0 = ((uint64_t)d0 & M44) + (uint64_t)(d2 >> 42) * 5;
+        h1 = ((uint64_t)d1 & M44) + (h0 >> 44);
+        h0 &= M44;
+        h2 = (uint64_t)d2 & M42;
+    }
+    st->h[0] = h0, st->h[1] = h1, st->h[2] = h2;
+}
+
+/* Poly1305 with 44-bit limbs: fewer, wider products where they are cheap. */
+static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
+    struct poly44 st = {{0}, {0}};
+    uint8_t r[16], last[16];
+    poly_clamp(r, key);
+    uint64_t t0 = ld64_le(r), t1 = ld64_le(r + 8);
+    st.r[0] = t0 & M44;
+    st.r[1] = (t0 >> 44 | t1 << 20) & M44;
+    st.r[2] = t1 >> 24;
+    poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
+    if (n % 16) {
+        memset(last, 0, 16);
+        memcpy(last, m + n - n % 16, n % 16);
+        last[n % 16] = 1;
+        poly_44_blocks(&st, last, 1, 0);
+    }
+    /* full carry, then subtract p if h >= p, as in poly_26 */
+    uint64_t h0 = st.h[0], h1 = st.h[1], h2 = st.h[2], c;
+    c = h1 >> 44, h1 &= M44, h2 += c;
+    c = h2 >> 42, h2 &= M42, h0 += 5 * c;
+    c = h0 >> 44, h0 &= M44, h1 += c;
+    uint64_t g0 = h0 + 5, g1, g2, keep;
+    c = g0 >> 44, g0 &= M44;
+    g1 = h1 + c, c = g1 >> 44, g1 &= M44;
+    g2 = h2 + c - ((uint64_t)1 << 42);
+    keep = (g2 >> 63) - 1;
+    h0 = (h0 & ~keep) | (g0 & keep);
+    h1 = (h1 & ~keep) | (g1 & keep);
+    h2 = (h2 & ~keep) | (g2 & keep);
+    uint64_t lo = h0 | h1 << 44, hi = h1 >> 20 | h2 << 24;
+    uint64_t s0 = ld64_le(key + 16), s1 = ld64_le(key + 24);
+    lo += s0;
+    hi += s1 + (uint64_t)(lo < s0);
+    st64_le(tag, lo);
+    st64_le(tag + 8, hi);
+    wipe(&st, sizeof st);
+    wipe(r, sizeof r);
+    wipe(last, sizeof last);
+}
+#endif
+
+/* One-shot Poly1305 MAC of m[0..n) under a one-time key (r || s). */
+static void poly1305(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+#ifdef __SIZEOF_INT128__
+    poly_44(tag, m, n, key);
+#else
+    poly_26(tag, m, n, key);
+#endif
+}
 
 /* ==================== SECTION 6: ciphers, X25519 glue (ci_) ==================== */
 
@@ -810,19 +1832,15 @@ static void ci_install(struct ci_dir *d, const struct ci_alg *alg, const uint8_t
 }
 
 /*
- * X25519 through BearSSL (RFC 7748). BearSSL's generic EC API takes the
- * scalar big-endian, while X25519 private keys are little-endian byte
- * strings, hence the reversal; points are the RFC's little-endian u.
- * Returns -1 when the result is all zeros (a small-order peer point: RFC
- * 7748 6.1, RFC 8731 3), which SSH must reject.
+ * X25519 through BearSSL (RFC 7748). BearSSL's Curve25519 takes the point
+ * and the scalar as the RFC writes them (little-endian) and clamps the
+ * scalar itself. Returns -1 when the result is all zeros (a small-order
+ * peer point: RFC 7748 6.1, RFC 8731 3), which SSH must reject.
  */
 static int ci_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
 {
-    uint8_t k[32];
-    for (int i = 0; i < 32; i++) k[i] = sk[31 - i];
     memcpy(out, pk, 32);
-    uint32_t ok = br_ec_c25519_m31.mul(out, 32, k, 32, BR_EC_curve25519);
-    WIPE(k);
+    uint32_t ok = br_ec_c25519_m31.mul(out, 32, sk, 32, BR_EC_curve25519);
     uint8_t z = 0;
     for (int i = 0; i < 32; i++) z |= out[i];
     return ok && z ? 0 : -1;
@@ -1709,11 +2727,13 @@ static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
 {
     if (c->ph == TP_5_CLOSING) return;
     if (!c->err) {
-        c->err = e;
+        char tmp[sizeof c->why]; /* fmt's arguments may include c->why itself */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->why, sizeof c->why, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        memcpy(c->why, tmp, sizeof tmp);
+        c->err = e;
     }
     int lvl = c->err == -E_CLOSED || c->err == -E_LOCAL ? L_INFO : L_WARN;
     LOG(lvl, c->id, "closing connection %s: %s", c->peer, c->why);

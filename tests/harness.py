@@ -1,0 +1,680 @@
+"""Fixtures for alknet's end-to-end tests: real peers on loopback.
+
+A test function receives `t` (class T below) and starts what it needs:
+
+    def test_something(t):
+        sshd = t.sshd(Ciphers="aes128-gcm@openssh.com")
+        key = sshd.new_client_key()
+        blast = t.blast()
+        socks = harness.free_port()
+        ssh = t.proc(sshd.ssh_argv(key, "-N", "-D", f"127.0.0.1:{socks}"))
+        harness.wait_port(socks, proc=ssh)
+        ok, line = t.blast_client("127.0.0.1", blast.port, "E", "1M", socks=socks)
+        t.check(ok, line)
+
+Everything a fixture starts belongs to a Workdir (one temporary directory per
+test) and is stopped when the Workdir closes; tests/run.py closes it after
+each test, removes it on success and keeps it (and prints its path) on
+failure.  Processes write stdout/stderr to NAME.stdout / NAME.stderr in the
+Workdir.  Standard library only; Linux (reads /proc).
+
+Binaries: ALKNET (default ./alknet), BLAST (default build/blast, built from
+tests/blast.c when missing or stale), UNIT (default build/unit): environment
+variables, relative to the current directory; defaults relative to the
+repository top.
+"""
+
+import http.server
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _binary(var, default):
+    value = os.environ.get(var)
+    return os.path.abspath(value) if value else os.path.join(ROOT, default)
+
+
+ALKNET = _binary("ALKNET", "alknet")
+BLAST = _binary("BLAST", "build/blast")
+UNIT = _binary("UNIT", "build/unit")
+SSHD = "/usr/sbin/sshd"
+
+
+class Skip(Exception):
+    """Raise to skip a test: raise Skip("why")."""
+
+
+class Fail(AssertionError):
+    """A test failure with a message meant for people."""
+
+
+def check(cond, message):
+    """Fails the test with `message` unless `cond` is true."""
+    if not cond:
+        raise Fail(message)
+
+
+def timeout(seconds):
+    """Decorator: per-test time limit for tests/run.py (default 120 s)."""
+    def mark(fn):
+        fn.timeout = seconds
+        return fn
+    return mark
+
+
+# ---------------------------------------------------------------- ports
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None, host="127.0.0.1"):
+    """Waits until something accepts connections on host:port.
+    With `proc`, fails at once if that process exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            pass
+        if proc is not None and not proc.alive():
+            raise Fail(f"{proc.name} exited with status {proc.returncode} before "
+                       f"listening on {host}:{port}:\n{proc.stderr_tail()}")
+        if time.monotonic() > deadline:
+            raise Fail(f"nothing listening on {host}:{port} after {timeout}s")
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- workdir
+
+class Workdir:
+    """A temporary directory that owns everything started for one test.
+    close() stops it all (last started first), then removes the directory
+    unless keep is true."""
+
+    def __init__(self, name="test", path=None):
+        self.path = path or tempfile.mkdtemp(prefix=f"alknet-{name}-")
+        self.procs = []
+        self._cleanups = []
+
+    def file(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def write(self, name, data, mode=0o644):
+        path = self.file(name)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        return path
+
+    def unique(self, base, suffix=""):
+        """base, base-2, base-3, ...: the first for which no file
+        base-N+suffix exists yet (names for repeated fixtures)."""
+        name, n = base, 1
+        while os.path.exists(self.file(name + suffix)):
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def on_close(self, fn):
+        self._cleanups.append(fn)
+
+    def stop_all(self):
+        while self._cleanups:
+            fn = self._cleanups.pop()
+            try:
+                fn()
+            except Exception as e:  # cleanup goes on whatever one step does
+                print(f"cleanup: {e!r}")
+
+    def close(self, keep=False):
+        self.stop_all()
+        if keep:
+            print(f"kept {self.path}")
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(keep=exc_type is not None)
+
+
+# ---------------------------------------------------------------- processes
+
+def _tail(path, lines=20):
+    try:
+        with open(path, "rb") as f:
+            text = f.read()[-16384:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Proc:
+    """A process whose stdout and stderr go to files in the workdir.
+    env: variables added to (value None: removed from) the environment.
+    stdin / stdout: subprocess.PIPE to talk to it through .stdin / .stdout
+    (stdin defaults to /dev/null; with stdout piped, stdout_text() has nothing)."""
+
+    def __init__(self, workdir, argv, env=None, name=None, stdin=None, stdout=None, cwd=None):
+        self.argv = [str(a) for a in argv]
+        self.name = workdir.unique(name or os.path.basename(self.argv[0]), ".argv")
+        self.stdout_path = workdir.file(self.name + ".stdout")
+        self.stderr_path = workdir.file(self.name + ".stderr")
+        full_env = dict(os.environ)
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = str(value)
+        with open(workdir.file(self.name + ".argv"), "w") as f:
+            f.write(" ".join(self.argv) + "\n")
+        self._out = open(self.stdout_path, "wb") if stdout is None else None
+        self._err = open(self.stderr_path, "wb")
+        try:
+            self.p = subprocess.Popen(
+                self.argv, env=full_env, cwd=cwd or workdir.path,
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=self._out if stdout is None else stdout, stderr=self._err)
+        except OSError:
+            self._close_files()
+            raise
+        self.pid = self.p.pid
+        self.stdin, self.stdout = self.p.stdin, self.p.stdout
+        workdir.procs.append(self)
+        workdir.on_close(self.kill)
+
+    @property
+    def returncode(self):
+        return self.p.poll()
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def wait(self, timeout=30.0):
+        """Waits for exit and returns the status; fails the test on timeout."""
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"{self.name} still running after {timeout}s:\n{self.stderr_tail()}") from None
+
+    def signal(self, sig):
+        if self.alive():
+            self.p.send_signal(sig)
+
+    def kill(self, grace=3.0):
+        """SIGTERM, then SIGKILL after `grace` seconds."""
+        if self.alive():
+            self.p.terminate()
+            try:
+                self.p.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self._close_files()
+
+    def _close_files(self):
+        for f in (self._out, self._err, self.p.stdin if hasattr(self, "p") else None):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+    def stdout_text(self):
+        if not os.path.exists(self.stdout_path):
+            return ""
+        with open(self.stdout_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stderr_text(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stderr_tail(self, lines=20):
+        return _tail(self.stderr_path, lines)
+
+    def wait_for(self, text, timeout=10.0, stream="stderr"):
+        """Waits until `text` appears in the process's stderr (or stdout);
+        returns the whole text so far."""
+        path = self.stderr_path if stream == "stderr" else self.stdout_path
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(path, "rb") as f:
+                got = f.read().decode("utf-8", "replace")
+            if text in got:
+                return got
+            if not self.alive():
+                raise Fail(f"{self.name} exited ({self.returncode}) without printing "
+                           f"{text!r}:\n{self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise Fail(f"{self.name} did not print {text!r} within {timeout}s:\n"
+                           f"{self.stderr_tail()}")
+            time.sleep(0.05)
+
+    def cpu_ticks(self):
+        """utime + stime in clock ticks (os.sysconf('SC_CLK_TCK') per second)."""
+        return cpu_ticks(self.pid)
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def run(argv, timeout=30, check_status=True):
+    """Runs a short command to completion; returns its stdout as text."""
+    r = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=timeout)
+    if check_status and r.returncode != 0:
+        raise Fail(f"{' '.join(map(str, argv))} exited {r.returncode}: "
+                   f"{r.stderr.decode('utf-8', 'replace').strip()}")
+    return r.stdout.decode("utf-8", "replace")
+
+
+def keygen(workdir, name="id_ed25519", comment=None):
+    """A new ed25519 key pair without passphrase (ssh-keygen, 0600).
+    Returns the private key's path; the public key is PATH.pub."""
+    path = workdir.file(workdir.unique(name))
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment or name, "-f", path])
+    return path
+
+
+def fingerprint(pub_path):
+    """SHA256:... of a public key file, as ssh-keygen -lf prints it."""
+    return run(["ssh-keygen", "-lf", pub_path]).split()[1]
+
+
+# ---------------------------------------------------------------- sshd
+
+class Sshd:
+    """A private OpenSSH sshd on 127.0.0.1:<free port>, with its own host key,
+    authorized_keys and config (never the system's).  `options` are
+    sshd_config keywords (case-insensitive) that replace the defaults; a list
+    value repeats the keyword, None removes it.  As root it logs in root, else
+    the running user."""
+
+    def __init__(self, workdir, options=None, start=True):
+        self.workdir = workdir
+        self.dir = workdir.file(workdir.unique("sshd"))
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.user = pwd.getpwuid(os.geteuid()).pw_name
+        self.host_key = os.path.join(self.dir, "ssh_host_ed25519_key")
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alknet-test-sshd",
+             "-f", self.host_key])
+        with open(self.host_key + ".pub") as f:
+            self.host_pub_line = f.read().strip()
+        self.host_fingerprint = fingerprint(self.host_key + ".pub")
+        self.authorized_keys = os.path.join(self.dir, "authorized_keys")
+        open(self.authorized_keys, "w").close()
+        os.chmod(self.authorized_keys, 0o600)
+        self.known_hosts = os.path.join(self.dir, "known_hosts")
+        with open(self.known_hosts, "w") as f:
+            f.write(self.known_hosts_line() + "\n")
+        self.config_path = os.path.join(self.dir, "sshd_config")
+        self.options = dict(options or {})
+        self.proc = None
+        if start:
+            self.start()
+
+    def config_text(self):
+        defaults = {
+            "Port": self.port,
+            "ListenAddress": "127.0.0.1",
+            "HostKey": self.host_key,
+            "AuthorizedKeysFile": self.authorized_keys,
+            "PidFile": "none",
+            "UsePAM": "no",
+            "StrictModes": "no",
+            "PasswordAuthentication": "no",
+            "KbdInteractiveAuthentication": "no",
+            "PubkeyAuthentication": "yes",
+            "PermitRootLogin": "prohibit-password",
+            "AllowTcpForwarding": "yes",
+            "PermitOpen": "any",
+            "UseDNS": "no",
+            "PrintMotd": "no",
+            "X11Forwarding": "no",
+            "MaxStartups": "100:30:200",
+            "LogLevel": "INFO",
+        }
+        merged = {k.lower(): (k, v) for k, v in defaults.items()}
+        for k, v in self.options.items():
+            merged[k.lower()] = (k, v)
+        lines = []
+        for key, value in merged.values():
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                if v is not None:
+                    lines.append(f"{key} {v}")
+        return "\n".join(lines) + "\n"
+
+    def start(self):
+        with open(self.config_path, "w") as f:
+            f.write(self.config_text())
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
+        self.proc = Proc(self.workdir, [SSHD, "-D", "-e", "-f", self.config_path],
+                         name=os.path.basename(self.dir))
+        self.workdir.on_close(self._kill_sessions)
+        wait_port(self.port, proc=self.proc)
+
+    def _kill_sessions(self):
+        """Per-connection sshd children call setsid() and outlive the
+        listener: stop them first."""
+        if self.proc and self.proc.alive():
+            for pid in children(self.proc.pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    def stop(self):
+        self._kill_sessions()
+        if self.proc:
+            self.proc.kill()
+
+    def add_authorized_key(self, pub, options=None):
+        """pub: a public key line or the path of a .pub file."""
+        if os.path.exists(pub):
+            with open(pub) as f:
+                pub = f.read()
+        line = pub.strip()
+        if options:
+            line = f"{options} {line}"
+        with open(self.authorized_keys, "a") as f:
+            f.write(line + "\n")
+
+    def new_client_key(self, name="id_ed25519"):
+        """A new client key pair, authorized here; returns its private key's path."""
+        path = keygen(self.workdir, name)
+        self.add_authorized_key(path + ".pub")
+        return path
+
+    def known_hosts_line(self):
+        keytype, blob = self.host_pub_line.split()[:2]
+        return f"[127.0.0.1]:{self.port} {keytype} {blob}"
+
+    def ssh_argv(self, key, *extra):
+        """OpenSSH client argv that trusts only this sshd and uses only `key`."""
+        return ["ssh", "-F", "/dev/null",
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "UpdateHostKeys=no",
+                "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
+                "-i", key, "-p", str(self.port), f"{self.user}@127.0.0.1", *extra]
+
+
+def children(pid):
+    """Direct children of pid (from /proc)."""
+    return [p for p, pp in _ppids().items() if pp == pid]
+
+
+def descendants(pid):
+    """All descendants of pid, found through /proc."""
+    parents = _ppids()
+    found, todo = [], [pid]
+    while todo:
+        cur = todo.pop()
+        for p, pp in parents.items():
+            if pp == cur and p not in found:
+                found.append(p)
+                todo.append(p)
+    return found
+
+
+def _ppids():
+    result = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    result[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return result
+
+
+# ---------------------------------------------------------------- blast
+
+def ensure_blast():
+    """Builds build/blast from tests/blast.c when it is missing or older.
+    (Skipped when $BLAST names a binary.)"""
+    if os.environ.get("BLAST"):
+        return BLAST
+    src = os.path.join(ROOT, "tests", "blast.c")
+    if os.path.exists(BLAST) and os.path.getmtime(BLAST) >= os.path.getmtime(src):
+        return BLAST
+    os.makedirs(os.path.dirname(BLAST), exist_ok=True)
+    tmp = f"{BLAST}.tmp{os.getpid()}"
+    run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-o", tmp, src], timeout=120)
+    os.replace(tmp, BLAST)
+    return BLAST
+
+
+class Blast:
+    """A `blast server` on 127.0.0.1 (or `listen`); .port is where it listens."""
+
+    def __init__(self, workdir, listen="127.0.0.1:0"):
+        self.workdir = workdir
+        self.proc = Proc(workdir, [ensure_blast(), "server", "--listen", listen],
+                         name="blast-server")
+        deadline = time.monotonic() + 10
+        while True:
+            first = self.proc.stdout_text().split("\n", 1)
+            if len(first) == 2 and first[0].startswith("port "):
+                self.port = int(first[0].split()[1])
+                return
+            if not self.proc.alive() or time.monotonic() > deadline:
+                raise Fail(f"blast server did not start:\n{self.proc.stderr_tail()}")
+            time.sleep(0.02)
+
+    def client(self, mode, nbytes, **kw):
+        """blast_client to this server (directly, or through kw socks=...)."""
+        return blast_client(self.workdir, "127.0.0.1", self.port, mode, nbytes, **kw)
+
+
+def blast_client(workdir, host, port, mode, nbytes, streams=1, seed=None, socks=None,
+                 socks_user=None, socks_name=None, pipeline=False, halfclose=False,
+                 ramp=None, timeout=60):
+    """Runs `blast client`; returns (ok, summary line).
+    socks: a port on 127.0.0.1 or "ADDR:PORT"; nbytes: int or "64M"-style.
+    ramp: at most this many streams connecting at once (use ~100 for
+    thousands of streams through a proxy with a small accept backlog)."""
+    argv = [ensure_blast(), "client", host, port, mode, nbytes, "--streams", streams,
+            "--timeout", timeout]
+    if seed is not None:
+        argv += ["--seed", seed]
+    if socks is not None:
+        argv += ["--socks", socks if isinstance(socks, str) else f"127.0.0.1:{socks}"]
+    if socks_user is not None:
+        argv += ["--socks-user", socks_user]
+    if socks_name is not None:
+        argv += ["--socks-name", socks_name]
+    if pipeline:
+        argv.append("--pipeline")
+    if halfclose:
+        argv.append("--halfclose")
+    if ramp is not None:
+        argv += ["--ramp", ramp]
+    proc = Proc(workdir, argv, name="blast-client")
+    status = proc.wait(timeout + 15)
+    lines = proc.stdout_text().strip().splitlines()
+    summary = lines[-1] if lines else f"FAIL no output, status {status}: {proc.stderr_tail(3)}"
+    return status == 0 and summary.startswith("ok "), summary
+
+
+# ---------------------------------------------------------------- http
+
+class HttpServer:
+    """A threaded HTTP/1.0 server on 127.0.0.1:<free port> that serves
+    `files` ({"/path": bytes}) and 404 for anything else."""
+
+    def __init__(self, workdir, files):
+        self.files = dict(files)
+        log_path = workdir.file(workdir.unique("http", ".log") + ".log")
+        open(log_path, "w").close()
+        served = self.files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = served.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, fmt, *args):
+                with open(log_path, "a") as f:
+                    f.write("%s %s\n" % (self.client_address[0], fmt % args))
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+        workdir.on_close(self.stop)
+
+    def url(self, path, host="127.0.0.1"):
+        return f"http://{host}:{self.port}{path}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---------------------------------------------------------------- raw socks
+
+def socks_raw(port, data, read_until_close=True, timeout=5.0, host="127.0.0.1", shut=False):
+    """Sends raw bytes to a SOCKS port and returns (reply bytes, closed).
+    data: bytes, or a list of byte strings sent 50 ms apart (split requests).
+    read_until_close: read until the server closes or `timeout` passes;
+    otherwise return once data has arrived and 0.2 s passed without more.
+    shut: shut down our write side after sending (EOF after the data).
+    closed is True when the server closed or reset the connection."""
+    chunks = data if isinstance(data, (list, tuple)) else [data]
+    got, closed = b"", False
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        try:
+            for i, chunk in enumerate(chunks):
+                if i:
+                    time.sleep(0.05)
+                s.sendall(chunk)
+            if shut:
+                s.shutdown(socket.SHUT_WR)  # a request cut short, then EOF
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed early; read what it sent
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            s.settimeout(left if read_until_close or not got else min(left, 0.2))
+            try:
+                part = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not part:
+                closed = True
+                break
+            got += part
+    return got, closed
+
+
+# ---------------------------------------------------------------- alknet
+
+class Client:
+    """`alknet connect` to an Sshd as its user, with the sshd's known_hosts
+    and `key`; with socks=True a SOCKS5h listener on a free port (.socks),
+    waited for unless wait=False.  Extra arguments follow."""
+
+    def __init__(self, workdir, sshd, key, *args, socks=True, wait=True, name="alknet",
+                 env=None, port=None):
+        self.socks = free_port() if socks else None
+        argv = [ALKNET, "connect", f"{sshd.user}@127.0.0.1", "-p", port or sshd.port,
+                "-i", key, "--known-hosts", sshd.known_hosts]
+        if socks:
+            argv += ["-D", f"127.0.0.1:{self.socks}"]
+        argv += list(args)
+        self.proc = Proc(workdir, argv, name=name, env=env)
+        if socks and wait:
+            wait_port(self.socks, proc=self.proc)
+
+
+def alknet(argv, timeout=30, env=None, stdin=None):
+    """Runs alknet ARGV to completion: (status, stdout, stderr) as text."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    r = subprocess.run([ALKNET] + [str(a) for a in argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, input=stdin, timeout=timeout, env=full_env)
+    return (r.returncode, r.stdout.decode("utf-8", "replace"),
+            r.stderr.decode("utf-8", "replace"))
+
+
+def sanitized():
+    """True when the suite runs sanitizer builds (make check-asan): tests
+    may then move less data, through the same code paths."""
+    return bool(os.environ.get("ALK_SANITIZED"))
+
+
+# ---------------------------------------------------------------- test context
+
+class T:
+    """What a test function gets: its workdir and shortcuts to the fixtures."""
+
+    def __init__(self, workdir, name="test"):
+        self.workdir = workdir
+        self.name = name
+
+    def path(self, *parts):
+        return self.workdir.file(*parts)
+
+    def proc(self, argv, **kw):
+        return Proc(self.workdir, argv, **kw)
+
+    def sshd(self, **options):
+        return Sshd(self.workdir, options)
+
+    def blast(self, listen="127.0.0.1:0"):
+        return Blast(self.workdir, listen)
+
+    def blast_client(self, host, port, mode, nbytes, **kw):
+        return blast_client(self.workdir, host, port, mode, nbytes, **kw)
+
+    def http(self, files):
+        return HttpServer(self.workdir, files)
+
+    def keygen(self, name="id_ed25519", comment=None):
+        return keygen(self.workdir, name, comment)
+
+    def alknet(self, sshd, key, *args, **kw):
+        return Client(self.workdir, sshd, key, *args, **kw)
+
+    check = staticmethod(check)
