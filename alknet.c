@@ -2404,6 +2404,7 @@ static void buf_free(struct buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Our own sockets: non-blocking, and not inherited by a -- COMMAND. */
 static int net_nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -4638,9 +4639,9 @@ static struct {
     struct key id;
     unsigned socks_port; /* the listener -- COMMAND uses */
     pid_t child;
-    char ka_name[32];
+    int fl0, fl1; /* stdin/stdout flags before -W changed them */
     char known_hosts2[PATH_MAX];
-} cl = {.cfd = -1};
+} cl = {.cfd = -1, .fl0 = -1, .fl1 = -1};
 
 static void cl_finish(int code)
 {
@@ -4980,8 +4981,12 @@ static int cl_run(void)
                       cfg.loc[i].port) != 0)
             return ALK_EXIT_FORWARD;
     if (cfg.stdio_host) {
-        net_nonblock(0);
-        net_nonblock(1);
+        /* stdin/stdout are shared with our caller (often a terminal):
+         * their flags are put back on the way out */
+        cl.fl0 = fcntl(0, F_GETFL);
+        cl.fl1 = fcntl(1, F_GETFL);
+        if (cl.fl0 >= 0) fcntl(0, F_SETFL, cl.fl0 | O_NONBLOCK);
+        if (cl.fl1 >= 0) fcntl(1, F_SETFL, cl.fl1 | O_NONBLOCK);
         struct chan *ch = ch_new(0, 1, CK_STDIO);
         ch->host = xstrdup(cfg.stdio_host);
         ch->port = cfg.stdio_port;
@@ -5007,6 +5012,10 @@ static int cl_run(void)
     if (cl.child > 0) { /* our end came first: do not leave the command behind */
         kill(cl.child, SIGTERM);
         waitpid(cl.child, NULL, 0);
+    }
+    if (cfg.stdio_host) {
+        if (cl.fl0 >= 0) fcntl(0, F_SETFL, cl.fl0);
+        if (cl.fl1 >= 0) fcntl(1, F_SETFL, cl.fl1);
     }
     freeaddrinfo(cl.ai);
     WIPE(cl.id);

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages that alknet's build, demo and test suite
+# need, and only those missing. The one list of them; .ci/run, demo.sh and
+# test.sh all come through here.
+set -eu
+PKGS="make gcc libc6-dev libbearssl-dev
+      clang libclang-rt-dev
+      openssh-server openssh-client openssl curl python3 microsocks"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -n "$missing" ] || exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# shellcheck disable=SC2086
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
