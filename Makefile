@@ -31,14 +31,19 @@ else
 endif
 
 SRC = alknet.c alknet.h
+# Changing CC, CFLAGS or the BearSSL source relinks (the stamp's name changes).
+STAMP := $(B)/config.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS) $(BEARSSL_SRC)' | cksum | cut -d' ' -f1)
 
 .PHONY: all check check-asan unit clean bench
 all: alknet
 
-alknet: $(SRC) $(BR_LIB)
+$(STAMP):
+	@mkdir -p $(B) && rm -f $(B)/config.* && touch $@
+
+alknet: $(SRC) $(BR_LIB) $(STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
 
-$(B)/unit: tests/unit.c $(SRC) $(BR_LIB)
+$(B)/unit: tests/unit.c $(SRC) $(BR_LIB) $(STAMP)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ tests/unit.c $(LDFLAGS) $(BR_LIBS)
 
