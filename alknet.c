@@ -2690,7 +2690,7 @@ static void tp_end(struct ssh *c, struct wr *w)
 {
     if (NEVER(w->bad || w->len == 0)) return;
     uint8_t *pkt = w->p - 5;
-    if (pkt != buf_tail(&c->out)) return; /* ALWAYS: nothing else wrote in between */
+    if (NEVER(pkt != buf_tail(&c->out))) return; /* nothing may write in between */
     if (tp_kex_blocks(c) && !tp_kex_msg(w->p[0])) {
         /* held back until our NEWKEYS is out: stash the payload */
         if (c->defer.len + 4 + w->len <= ALK_DEFER_MAX) {
@@ -4443,6 +4443,7 @@ static void ev_build(void)
     }
     struct ssh *c = ev.ssh[0];
     if (c && !c->dead) {
+        if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set in upkeep */
         if (c->out.len > 0 && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
         if (c->ph == TP_5_CLOSING && (c->out.len == 0 || ev.now >= c->t_close)) {
             c->dead = 1;
@@ -4634,6 +4635,7 @@ static struct {
     char cerr[160];             /* last connect error */
     char target[300];           /* "host:port" for messages */
     int ready;                  /* authenticated (once) */
+    int lost;                   /* the connection ended after that */
     int done;                   /* finished: exit with `code` */
     int code;
     struct key id;
@@ -4647,8 +4649,12 @@ static void cl_finish(int code)
 {
     if (!cl.done) cl.done = 1, cl.code = code;
     struct ssh *c = ev.ssh[0];
+    if (cl.cfd >= 0) { /* a connect() still in progress */
+        close(cl.cfd);
+        cl.cfd = -1;
+    }
     if (c && c->ph != TP_5_CLOSING) tp_fail(c, -E_LOCAL, "client exiting");
-    if (!c && cl.cfd < 0) ev.quit = 1;
+    if (!c) ev.quit = 1;
 }
 
 /* Exit code for a transport that ended before authentication. */
@@ -4779,6 +4785,16 @@ static void cl_service(void)
         }
         return;
     }
+    if (cl.lost) {
+        /* no transport any more: a stream that wants one gets a clean failure */
+        for (size_t i = 0; i < ev.nch; i++) {
+            struct chan *ch = ev.ch[i];
+            if (ch->st != CH_2_WAIT || ch->dead) continue;
+            if (ch->kind == CK_SOCKS) sx_reply(ch, 1);
+            ch->failed = 1;
+            ch_finish(ch, 1);
+        }
+    }
     if (!c || c->ph == TP_5_CLOSING) return;
     if (c->ph < TP_4_OPEN) {
         int64_t limit = c->t_start + ALK_HANDSHAKE_TIMEOUT_MS;
@@ -4851,15 +4867,7 @@ static void cl_lost(struct ssh *c)
         return;
     }
     say("lost the connection to %s: %s", cl.target, c->why);
-    /* streams still waiting get a clean failure */
-    for (size_t i = 0; i < ev.nch; i++) {
-        struct chan *ch = ev.ch[i];
-        if (ch->st == CH_2_WAIT && !ch->dead) {
-            if (ch->kind == CK_SOCKS) sx_reply(ch, 1);
-            ch->failed = 1;
-            ch_finish(ch, 1);
-        }
-    }
+    cl.lost = 1;              /* streams waiting now, or arriving later, fail at once */
     if (cl.child > 0) return; /* the command decides when we are done */
     cl_finish(ALK_EXIT_UNREACH);
 }
@@ -4913,7 +4921,7 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
     snprintf(l->name, sizeof l->name, "%s:%u", host, bound);
     if (dhost) l->host = xstrdup(dhost), l->port = dport;
     if (kind == CK_SOCKS) {
-        cl.socks_port = bound;
+        if (!cl.socks_port) cl.socks_port = bound; /* the one -- COMMAND gets */
         struct addrinfo hints = {0}, *res = NULL;
         hints.ai_flags = AI_NUMERICHOST;
         if (getaddrinfo(host, NULL, &hints, &res) != 0 || !net_is_loopback(res->ai_addr)) {

@@ -299,3 +299,33 @@ def test_refused_destination_reply(t):
     req = b"\x05\x01\x00\x05\x01\x00\x01\x7f\x00\x00\x01" + struct.pack(">H", dead)
     reply, closed = harness.socks_raw(client.socks, req)
     check(reply == b"\x05\x00\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00" and closed, repr(reply))
+
+
+def test_connection_lost_while_command_runs(t):
+    """The server goes away while the wrapped command runs: its next request
+    through the tunnel fails at once with a SOCKS error (no hang), and
+    alknet still exits with the command's own status."""
+    sshd = t.sshd()
+    key = sshd.new_client_key()
+    http = t.http({"/a": b"first\n"})
+    url = http.url("/a", host="localhost")
+    d = t.path()
+    script = (f"curl -sS -f -o /dev/null {url} && touch {d}/ready; "
+              f"while [ ! -f {d}/go ]; do sleep 0.05; done; "
+              f"curl -sS -o /dev/null --max-time 20 {url}; echo $? > {d}/second; exit 3")
+    p = t.proc([ALKNET] + connect_args(sshd, key, "--", "sh", "-c", script), name="alknet")
+    deadline = time.monotonic() + 20
+    while not os.path.exists(f"{d}/ready"):
+        check(p.alive() and time.monotonic() < deadline, "first request did not succeed:\n" +
+              p.stderr_tail())
+        time.sleep(0.05)
+    sshd.stop()
+    p.wait_for("lost the connection", timeout=10)
+    start = time.monotonic()
+    open(f"{d}/go", "w").close()
+    status = p.wait(30)
+    check(status == 3, f"alknet must exit with the command's status 3, got {status}")
+    check(time.monotonic() - start < 10, "the failed request took too long")
+    with open(f"{d}/second") as f:
+        code = f.read().strip()
+    check(code == "97", f"curl should report a SOCKS failure (97), got {code}")
