@@ -329,3 +329,19 @@ def test_connection_lost_while_command_runs(t):
     with open(f"{d}/second") as f:
         code = f.read().strip()
     check(code == "97", f"curl should report a SOCKS failure (97), got {code}")
+
+
+def test_keepalive_answered(t):
+    """--keepalive 1: an idle tunnel sends keepalive@openssh.com requests,
+    sshd answers them, and the tunnel stays up and usable."""
+    sshd = t.sshd(LogLevel="DEBUG3")
+    key = sshd.new_client_key()
+    client = t.alknet(sshd, key, "--keepalive", "1")
+    http = t.http({"/k": b"still here\n"})
+    time.sleep(4.5)
+    log = sshd.proc.stderr_text()
+    n = log.count("rtype keepalive@openssh.com want_reply 1")
+    check(n >= 2, f"sshd saw {n} keepalives in 4.5 s of idle")
+    got = harness.run(["curl", "-sS", "--max-time", "10", "--socks5-hostname",
+                       f"127.0.0.1:{client.socks}", http.url("/k", host="localhost")])
+    check(got == "still here\n" and client.proc.alive(), repr(got))
