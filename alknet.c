@@ -3665,7 +3665,8 @@ static void ch_service(struct chan *ch)
     if (ch->st <= CH_3_OPENING && ch->deadline && ev.now >= ch->deadline) {
         LOG(L_INFO, c ? c->id : 0, "stream %s: %s timed out", ch_name(ch),
             ch->st == CH_1_SOCKS ? "SOCKS handshake" : "channel open");
-        if (ch->kind == CK_SOCKS && ch->st > CH_1_SOCKS) sx_reply(ch, 6);
+        /* no answer to our open: TTL expired; no transport at all: failure */
+        if (ch->kind == CK_SOCKS && ch->st > CH_1_SOCKS) sx_reply(ch, ch->st == CH_3_OPENING ? 6 : 1);
         ch->failed = 1;
         if (ch->st == CH_3_OPENING) {
             /* the answer may still come: keep the number until it does */

@@ -345,3 +345,35 @@ def test_keepalive_answered(t):
     got = harness.run(["curl", "-sS", "--max-time", "10", "--socks5-hostname",
                        f"127.0.0.1:{client.socks}", http.url("/k", host="localhost")])
     check(got == "still here\n" and client.proc.alive(), repr(got))
+
+
+def test_config_file(t):
+    """-F FILE: long option names as keywords, repeatable ones repeat, the
+    command line wins, an unknown keyword or bad value names file:line."""
+    sshd = t.sshd()
+    key = sshd.new_client_key()
+    blast = t.blast()
+    p1, p2 = harness.free_port(), harness.free_port()
+    conf = t.path("client.conf")
+    with open(conf, "w") as f:
+        f.write(f"# a comment\n\nport {sshd.port}\nidentity {key}\n"
+                f"known-hosts {sshd.known_hosts}\ndynamic 127.0.0.1:{p1}\n"
+                f"dynamic 127.0.0.1:{p2}\nciphers chacha20-poly1305@openssh.com\n"
+                f"keepalive 30\n")
+    c = t.proc([ALKNET, "connect", f"{sshd.user}@127.0.0.1", "-F", conf, "-c",
+                "aes256-gcm@openssh.com"], name="alknet")
+    for p in (p1, p2):
+        harness.wait_port(p, proc=c)
+        ok, line = t.blast_client("127.0.0.1", blast.port, "E", "1M", socks=p)
+        check(ok, line)
+    c.wait_for("cipher aes256-gcm@openssh.com")  # -c beat the file's ciphers line
+    with open(conf, "a") as f:
+        f.write("frobnicate yes\n")
+    status, _, err = harness.alknet(["connect", "h", "-F", conf])
+    check(status == 2 and f"{conf}:10: unknown keyword 'frobnicate'" in err, f"{status} {err}")
+    with open(conf, "w") as f:
+        f.write("port 99999\n")
+    status, _, err = harness.alknet(["connect", "h", "-F", conf])
+    check(status == 2 and f"{conf}:1: port" in err, f"{status} {err}")
+    status, _, err = harness.alknet(["connect", "h", "-F", t.path("missing.conf")])
+    check(status == 3 and "missing.conf" in err, f"{status} {err}")
