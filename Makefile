@@ -8,7 +8,7 @@
 
 CC ?= cc
 OPT ?= -O2
-WARN = -std=c99 -Wall -Wextra -Wshadow -pedantic
+WARN = -std=c99 -Wall -Wextra -Wshadow -Wconversion -pedantic
 CFLAGS ?= $(OPT)
 LDFLAGS ?=
 PYTHON ?= python3

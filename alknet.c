@@ -92,7 +92,7 @@
 #define ALK_HANDSHAKE_TIMEOUT_MS 30000
 #define ALK_REKEY_BYTES (1ull << 30) /* spec 2: rekey after 1 GiB ... */
 #define ALK_REKEY_MS (3600ll * 1000) /* ... or one hour */
-#define ALK_KEEPALIVE_COUNT 3      /* unanswered keepalives before the peer is dead */
+#define ALK_KEEPALIVE_COUNT 3        /* unanswered keepalives before the peer is dead */
 
 #define ALK_ID_STRING "SSH-2.0-alknet_" ALK_VERSION
 #define ALK_USER_DEFAULT "alknet"
@@ -139,10 +139,7 @@ static void st32_le(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24), p[2] = (uint8_t)(v >> 16), p[1] = (uint8_t)(v >> 8);
     p[0] = (uint8_t)v;
 }
-static uint64_t ld64_le(const uint8_t *p)
-{
-    return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p);
-}
+static uint64_t ld64_le(const uint8_t *p) { return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p); }
 static void st64_le(uint8_t *p, uint64_t v)
 {
     st32_le(p, (uint32_t)v), st32_le(p + 4, (uint32_t)(v >> 32));
@@ -151,16 +148,14 @@ static void st64_be(uint8_t *p, uint64_t v)
 {
     st32_be(p, (uint32_t)(v >> 32)), st32_be(p + 4, (uint32_t)v);
 }
-static uint64_t ld64_be(const uint8_t *p)
-{
-    return (uint64_t)ld32_be(p) << 32 | ld32_be(p + 4);
-}
+static uint64_t ld64_be(const uint8_t *p) { return (uint64_t)ld32_be(p) << 32 | ld32_be(p + 4); }
 
 /* Zeroes secrets in a way the compiler may not drop as a dead store. */
 static void wipe(void *p, size_t n)
 {
     volatile uint8_t *q = p;
-    while (n--) *q++ = 0;
+    while (n--)
+        *q++ = 0;
 }
 #define WIPE(x) wipe(&(x), sizeof(x))
 
@@ -169,7 +164,8 @@ static int ct_cmp(const void *a, const void *b, size_t n)
 {
     const uint8_t *x = a, *y = b;
     uint32_t d = 0;
-    for (size_t i = 0; i < n; i++) d |= (uint32_t)(x[i] ^ y[i]);
+    for (size_t i = 0; i < n; i++)
+        d |= (uint32_t)(x[i] ^ y[i]);
     return (int)(1 & ((d - 1) >> 8)) - 1;
 }
 
@@ -241,10 +237,14 @@ static size_t b64_enc(char *dst, const uint8_t *src, size_t n, int pad)
         if (i + 2 < n) v |= src[i + 2];
         dst[o++] = b64_chars[v >> 18 & 63];
         dst[o++] = b64_chars[v >> 12 & 63];
-        if (i + 1 < n) dst[o++] = b64_chars[v >> 6 & 63];
-        else if (pad) dst[o++] = '=';
-        if (i + 2 < n) dst[o++] = b64_chars[v & 63];
-        else if (pad) dst[o++] = '=';
+        if (i + 1 < n)
+            dst[o++] = b64_chars[v >> 6 & 63];
+        else if (pad)
+            dst[o++] = '=';
+        if (i + 2 < n)
+            dst[o++] = b64_chars[v & 63];
+        else if (pad)
+            dst[o++] = '=';
     }
     dst[o] = 0;
     return o;
@@ -261,12 +261,18 @@ static long b64_dec(uint8_t *dst, size_t cap, const char *src, size_t n)
         int c = (unsigned char)src[i], d;
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
         if (c == '=') break;
-        if (c >= 'A' && c <= 'Z') d = c - 'A';
-        else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') d = c - '0' + 52;
-        else if (c == '+') d = 62;
-        else if (c == '/') d = 63;
-        else return -1;
+        if (c >= 'A' && c <= 'Z')
+            d = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            d = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            d = c - '0' + 52;
+        else if (c == '+')
+            d = 62;
+        else if (c == '/')
+            d = 63;
+        else
+            return -1;
         v = v << 6 | (uint32_t)d;
         bits += 6;
         if (bits >= 8) {
@@ -485,7 +491,8 @@ static void wr_cstr(struct wr *w, const char *s) { wr_str(w, s, strlen(s)); }
 /* RFC 4251 5 "mpint" from an unsigned big-endian number. */
 static void wr_mpint(struct wr *w, const uint8_t *p, size_t n)
 {
-    while (n > 0 && p[0] == 0) p++, n--;
+    while (n > 0 && p[0] == 0)
+        p++, n--;
     int pad = n > 0 && (p[0] & 0x80);
     wr_u32(w, (uint32_t)(n + (size_t)pad));
     if (pad) wr_u8(w, 0);
@@ -519,10 +526,9 @@ enum {
     ALK_ERRORS(X)
 #undef X
 };
-static const char *const err_text[] = {
-    "ok",
+static const char *const err_text[] = {"ok",
 #define X(n, s) s,
-    ALK_ERRORS(X)
+                                       ALK_ERRORS(X)
 #undef X
 };
 static const char *err_str(int e)
@@ -564,8 +570,8 @@ static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, cons
     char tbuf[32];
     strftime(tbuf, sizeof tbuf, "%Y-%m-%d %H:%M:%S", &tm);
     if (lg.level >= L_TRACE)
-        fprintf(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid,
-                fn, msg);
+        fprintf(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, fn,
+                msg);
     else
         fprintf(stderr, "%s.%03ld %-5s %s%s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, msg);
 }
@@ -588,8 +594,10 @@ static const char *log_esc(const void *p, size_t n)
     const uint8_t *s = p;
     size_t j = 0;
     for (size_t i = 0; i < n && j < 200; i++) {
-        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') o[j++] = (char)s[i];
-        else j += (size_t)snprintf(o + j, 5, "\\x%02x", s[i]);
+        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+            o[j++] = (char)s[i];
+        else
+            j += (size_t)snprintf(o + j, 5, "\\x%02x", s[i]);
     }
     if (n > 0 && j >= 200) memcpy(o + j, "...", 4), j += 3;
     o[j] = 0;
@@ -606,8 +614,10 @@ static ALK_PRINTF(1, 2) void say(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (lg.syslog) syslog(LOG_ERR, "%s", msg);
-    else fprintf(stderr, "alknet: %s\n", msg);
+    if (lg.syslog)
+        syslog(LOG_ERR, "%s", msg);
+    else
+        fprintf(stderr, "alknet: %s\n", msg);
 }
 
 /* snprintf for messages, where cutting an over-long text short is fine. */
@@ -1814,11 +1824,13 @@ static const struct ci_alg *ci_find(const char *name, size_t n)
 static void ci_default_list(char *out, size_t cap)
 {
     if (ci.aes_hw)
-        snprintf(out, cap, "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
-                           "chacha20-poly1305@openssh.com");
+        snprintf(out, cap,
+                 "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                 "chacha20-poly1305@openssh.com");
     else
-        snprintf(out, cap, "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
-                           "aes256-gcm@openssh.com");
+        snprintf(out, cap,
+                 "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+                 "aes256-gcm@openssh.com");
 }
 
 /* Installs key material for one direction; wipes the previous keys. */
@@ -1842,7 +1854,8 @@ static int ci_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32]
     memcpy(out, pk, 32);
     uint32_t ok = br_ec_c25519_m31.mul(out, 32, sk, 32, BR_EC_curve25519);
     uint8_t z = 0;
-    for (int i = 0; i < 32; i++) z |= out[i];
+    for (int i = 0; i < 32; i++)
+        z |= out[i];
     return ok && z ? 0 : -1;
 }
 static void ci_x25519_base(uint8_t pk[32], const uint8_t sk[32])
@@ -1923,13 +1936,15 @@ static void key_pub_line(const struct key *k, char *out, size_t cap)
 
 static const char *skip_ws(const char *s)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     return s;
 }
 static size_t word_len(const char *s)
 {
     size_t n = 0;
-    while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r') n++;
+    while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r')
+        n++;
     return n;
 }
 
@@ -2062,8 +2077,9 @@ static int key_load(const char *path, struct key *k, char *err, size_t errcap)
     }
     uint8_t pk[32];
     if (nkeys != 1 || key_from_blob(pub, pk) != 0) {
-        snprintf(err, errcap, "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
-                              "with alknet keygen or ssh-keygen -t ed25519)",
+        snprintf(err, errcap,
+                 "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
+                 "with alknet keygen or ssh-keygen -t ed25519)",
                  path);
         goto out;
     }
@@ -2149,7 +2165,8 @@ static int key_save(const char *path, const struct key *k, char *err, size_t err
     wr_bytes(&s, k->seed, 32);
     wr_bytes(&s, k->pk, 32);
     wr_cstr(&s, k->comment);
-    for (uint8_t i = 1; s.len % 8 != 0; i++) wr_u8(&s, i);
+    for (uint8_t i = 1; s.len % 8 != 0; i++)
+        wr_u8(&s, i);
     key_blob(k->pk, blob);
     struct wr w = wr_init(bin, sizeof bin);
     wr_bytes(&w, key_magic, sizeof key_magic);
@@ -2170,7 +2187,8 @@ static int key_save(const char *path, const struct key *k, char *err, size_t err
     wipe(bin, sizeof bin);
     tl += (size_t)snprintf(text, sizeof text, "%s\n", pem_begin);
     for (size_t i = 0; i < bl; i += 70)
-        tl += (size_t)snprintf(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
+        tl +=
+            (size_t)snprintf(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
     tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s\n", pem_end);
     wipe(b64, sizeof b64);
     char pubpath[PATH_MAX], line[512];
@@ -2199,8 +2217,10 @@ enum { KH_UNKNOWN, KH_OK, KH_CHANGED, KH_REVOKED };
 /* The name known_hosts stores for host:port. */
 static void kh_name(char *out, size_t cap, const char *host, unsigned port)
 {
-    if (port == 22) snprintf(out, cap, "%s", host);
-    else snprintf(out, cap, "[%s]:%u", host, port);
+    if (port == 22)
+        snprintf(out, cap, "%s", host);
+    else
+        snprintf(out, cap, "[%s]:%u", host, port);
     for (char *p = out; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
 }
@@ -2243,7 +2263,8 @@ static int kh_match(const char *f, size_t n, const char *name)
     int pos = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && f[j] != ',') j++;
+        while (j < n && f[j] != ',')
+            j++;
         int neg = f[i] == '!';
         if (kh_glob(f + i + neg, j - i - (size_t)neg, name)) {
             if (neg) return 0;
@@ -2271,7 +2292,7 @@ static int kh_check(const char *path, const char *host, unsigned port, const uin
     char *text = file_read(path, 4u << 20, NULL, err, sizeof err);
     if (!text) return -1;
     int ok = 0, changed = 0, revoked = 0, lineno = 0;
-    for (char *line = text; line && *line; ) {
+    for (char *line = text; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
         lineno++;
@@ -2279,8 +2300,10 @@ static int kh_check(const char *path, const char *host, unsigned port, const uin
         int rev = 0;
         if (*s == '@') {
             size_t mn = word_len(s);
-            if (mn == 8 && memcmp(s, "@revoked", 8) == 0) rev = 1;
-            else goto next; /* @cert-authority and unknown markers */
+            if (mn == 8 && memcmp(s, "@revoked", 8) == 0)
+                rev = 1;
+            else
+                goto next; /* @cert-authority and unknown markers */
             s = skip_ws(s + mn);
         }
         if (*s == '#' || *s == 0) goto next;
@@ -2527,7 +2550,8 @@ static unsigned net_local_port(int fd)
 static int net_is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
+        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
+               127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
         static const uint8_t lo[16] = {[15] = 1};
@@ -2560,21 +2584,45 @@ static const char *const tp_phase_name[] = {"version", "kex", "auth", "open", "c
 
 /* RFC 4250 4.1 message numbers */
 enum {
-    MSG_DISCONNECT = 1, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG, MSG_SERVICE_REQUEST,
-    MSG_SERVICE_ACCEPT, MSG_EXT_INFO,
-    MSG_KEXINIT = 20, MSG_NEWKEYS,
-    MSG_KEX_ECDH_INIT = 30, MSG_KEX_ECDH_REPLY,
-    MSG_USERAUTH_REQUEST = 50, MSG_USERAUTH_FAILURE, MSG_USERAUTH_SUCCESS, MSG_USERAUTH_BANNER,
+    MSG_DISCONNECT = 1,
+    MSG_IGNORE,
+    MSG_UNIMPLEMENTED,
+    MSG_DEBUG,
+    MSG_SERVICE_REQUEST,
+    MSG_SERVICE_ACCEPT,
+    MSG_EXT_INFO,
+    MSG_KEXINIT = 20,
+    MSG_NEWKEYS,
+    MSG_KEX_ECDH_INIT = 30,
+    MSG_KEX_ECDH_REPLY,
+    MSG_USERAUTH_REQUEST = 50,
+    MSG_USERAUTH_FAILURE,
+    MSG_USERAUTH_SUCCESS,
+    MSG_USERAUTH_BANNER,
     MSG_USERAUTH_PK_OK = 60,
-    MSG_GLOBAL_REQUEST = 80, MSG_REQUEST_SUCCESS, MSG_REQUEST_FAILURE,
-    MSG_CHANNEL_OPEN = 90, MSG_CHANNEL_OPEN_CONFIRMATION, MSG_CHANNEL_OPEN_FAILURE,
-    MSG_CHANNEL_WINDOW_ADJUST, MSG_CHANNEL_DATA, MSG_CHANNEL_EXTENDED_DATA, MSG_CHANNEL_EOF,
-    MSG_CHANNEL_CLOSE, MSG_CHANNEL_REQUEST, MSG_CHANNEL_SUCCESS, MSG_CHANNEL_FAILURE
+    MSG_GLOBAL_REQUEST = 80,
+    MSG_REQUEST_SUCCESS,
+    MSG_REQUEST_FAILURE,
+    MSG_CHANNEL_OPEN = 90,
+    MSG_CHANNEL_OPEN_CONFIRMATION,
+    MSG_CHANNEL_OPEN_FAILURE,
+    MSG_CHANNEL_WINDOW_ADJUST,
+    MSG_CHANNEL_DATA,
+    MSG_CHANNEL_EXTENDED_DATA,
+    MSG_CHANNEL_EOF,
+    MSG_CHANNEL_CLOSE,
+    MSG_CHANNEL_REQUEST,
+    MSG_CHANNEL_SUCCESS,
+    MSG_CHANNEL_FAILURE
 };
 /* RFC 4253 11.1 disconnect reasons */
 enum {
-    DISC_PROTOCOL_ERROR = 2, DISC_KEY_EXCHANGE_FAILED = 3, DISC_MAC_ERROR = 5,
-    DISC_HOST_KEY_NOT_VERIFIABLE = 9, DISC_CONNECTION_LOST = 10, DISC_BY_APPLICATION = 11,
+    DISC_PROTOCOL_ERROR = 2,
+    DISC_KEY_EXCHANGE_FAILED = 3,
+    DISC_MAC_ERROR = 5,
+    DISC_HOST_KEY_NOT_VERIFIABLE = 9,
+    DISC_CONNECTION_LOST = 10,
+    DISC_BY_APPLICATION = 11,
     DISC_NO_MORE_AUTH_METHODS = 14
 };
 
@@ -2587,15 +2635,15 @@ struct ssh {
     unsigned id; /* connection number in logs */
     enum tp_phase ph;
     unsigned server : 1, strict : 1, dead : 1, authed : 1;
-    int err;          /* first error (-E_*), sticky */
-    unsigned disc;    /* DISCONNECT reason the peer sent, if it did */
-    char why[256];    /* what went wrong, for the log and the user */
+    int err;       /* first error (-E_*), sticky */
+    unsigned disc; /* DISCONNECT reason the peer sent, if it did */
+    char why[256]; /* what went wrong, for the log and the user */
     struct buf in, out;
     struct buf defer; /* our packets held back while our kex runs */
     uint32_t in_len;  /* packet_length of the packet being received, 0 = unknown */
     struct ci_dir tx, rx;
-    struct kex *kx;   /* non-NULL while a key exchange runs */
-    uint8_t sid[32];  /* session identifier: H of the first exchange */
+    struct kex *kx;  /* non-NULL while a key exchange runs */
+    uint8_t sid[32]; /* session identifier: H of the first exchange */
     int have_sid;
     br_sha256_context vh; /* exchange hash after string V_C, string V_S */
     char peer_ver[ALK_VERLINE_MAX + 1];
@@ -2605,11 +2653,11 @@ struct ssh {
     /* client side: who we are and whom we expect */
     const char *user;
     const struct key *ident;
-    const char *host;        /* as given by the user, for known_hosts */
+    const char *host; /* as given by the user, for known_hosts */
     unsigned port;
-    const char *pin;         /* --host-key SHA256:... */
-    const char *known_hosts; /* file to check and (with accept_new) extend */
-    const char *known_hosts2;/* read-only fallback (~/.ssh/known_hosts) */
+    const char *pin;          /* --host-key SHA256:... */
+    const char *known_hosts;  /* file to check and (with accept_new) extend */
+    const char *known_hosts2; /* read-only fallback (~/.ssh/known_hosts) */
     int accept_new;
     /* channels by our channel number */
     struct chan **ch;
@@ -2740,10 +2788,10 @@ static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
     LOG(lvl, c->id, "closing connection %s: %s", c->peer, c->why);
     /* a DISCONNECT is pointless when the peer is gone or said goodbye */
     if (c->ph > TP_1_VERSION && c->err != -E_CLOSED && c->err != -E_IO && c->err != -E_DISC) {
-        unsigned code = c->err == -E_MAC ? DISC_MAC_ERROR
-                        : c->err == -E_ALGO ? DISC_KEY_EXCHANGE_FAILED
-                        : c->err == -E_HOSTKEY ? DISC_HOST_KEY_NOT_VERIFIABLE
-                        : c->err == -E_AUTH ? DISC_NO_MORE_AUTH_METHODS
+        unsigned code = c->err == -E_MAC                             ? DISC_MAC_ERROR
+                        : c->err == -E_ALGO                          ? DISC_KEY_EXCHANGE_FAILED
+                        : c->err == -E_HOSTKEY                       ? DISC_HOST_KEY_NOT_VERIFIABLE
+                        : c->err == -E_AUTH                          ? DISC_NO_MORE_AUTH_METHODS
                         : c->err == -E_LOCAL || c->err == -E_TIMEOUT ? DISC_BY_APPLICATION
                                                                      : DISC_PROTOCOL_ERROR;
         buf_free(&c->defer);
@@ -2780,7 +2828,7 @@ static int tp_flush(struct ssh *c)
 }
 
 static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n); /* SECTION 14 */
-static void kex_start(struct ssh *c);                             /* SECTION 10 */
+static void kex_start(struct ssh *c);                              /* SECTION 10 */
 
 static void tp_hash_str(br_sha256_context *h, const void *p, size_t n)
 {
@@ -2815,8 +2863,7 @@ static int tp_version(struct ssh *c)
         if (ln >= 4 && memcmp(p, "SSH-", 4) == 0) {
             if (!(ln >= 8 && memcmp(p, "SSH-2.0-", 8) == 0) &&
                 !(ln >= 9 && memcmp(p, "SSH-1.99-", 9) == 0)) {
-                tp_fail(c, -E_PROTO, "peer speaks an unsupported SSH version: %s",
-                        log_esc(p, ln));
+                tp_fail(c, -E_PROTO, "peer speaks an unsupported SSH version: %s", log_esc(p, ln));
                 return -1;
             }
             memcpy(c->peer_ver, p, ln);
@@ -2863,8 +2910,7 @@ static void tp_input(struct ssh *c)
             uint32_t len = a ? a->len(&c->rx, p) : ld32_be(p);
             unsigned block = a ? a->block : 8;
             if (len > ALK_PKT_MAX || len < 8 || (a ? len : len + 4) % block != 0) {
-                tp_fail(c, a ? -E_MAC : -E_PROTO, "bad packet length %lu",
-                        (unsigned long)len);
+                tp_fail(c, a ? -E_MAC : -E_PROTO, "bad packet length %lu", (unsigned long)len);
                 return;
             }
             c->in_len = len;
@@ -2900,8 +2946,10 @@ static void tp_read(struct ssh *c)
     ssize_t n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {
-        if (n == 0) tp_fail(c, -E_CLOSED, "connection closed by %s", c->peer);
-        else tp_fail(c, -E_IO, "read from %s: %s", c->peer, strerror(errno));
+        if (n == 0)
+            tp_fail(c, -E_CLOSED, "connection closed by %s", c->peer);
+        else
+            tp_fail(c, -E_IO, "read from %s: %s", c->peer, strerror(errno));
         c->out.len = 0; /* nobody to send to */
         return;
     }
@@ -2953,7 +3001,7 @@ struct kex {
     size_t my_init_len;
     br_sha256_context h; /* H so far */
     const struct ci_alg *alg_tx, *alg_rx;
-    uint8_t esk[32], epk[32];     /* our ephemeral X25519 key pair */
+    uint8_t esk[32], epk[32];      /* our ephemeral X25519 key pair */
     uint8_t key_tx[64], iv_tx[12]; /* next keys, installed at NEWKEYS */
     uint8_t key_rx[64], iv_rx[12];
 };
@@ -2977,7 +3025,8 @@ static int nl_has(struct str list, const char *name, size_t nn)
 {
     for (size_t i = 0; i < list.n;) {
         size_t j = i;
-        while (j < list.n && list.p[j] != ',') j++;
+        while (j < list.n && list.p[j] != ',')
+            j++;
         if (j - i == nn && memcmp(list.p + i, name, nn) == 0) return 1;
         i = j + 1;
     }
@@ -2995,7 +3044,8 @@ static int kex_pick(struct str cl, struct str sv, struct str *out)
 {
     for (size_t i = 0; i < cl.n;) {
         size_t j = i;
-        while (j < cl.n && cl.p[j] != ',') j++;
+        while (j < cl.n && cl.p[j] != ',')
+            j++;
         if (j > i && nl_has(sv, (const char *)cl.p + i, j - i)) {
             out->p = cl.p + i, out->n = j - i;
             return 0;
@@ -3007,7 +3057,8 @@ static int kex_pick(struct str cl, struct str sv, struct str *out)
 static struct str nl_first(struct str l)
 {
     size_t j = 0;
-    while (j < l.n && l.p[j] != ',') j++;
+    while (j < l.n && l.p[j] != ',')
+        j++;
     l.n = j;
     return l;
 }
@@ -3089,7 +3140,8 @@ static int kex_on_kexinit(struct ssh *c, const uint8_t *p, size_t n)
     struct rd r = rd_init(p + 1, n - 1);
     struct str l[10];
     rd_bytes(&r, 16);
-    for (int i = 0; i < 10; i++) l[i] = rd_str(&r, 4096);
+    for (int i = 0; i < 10; i++)
+        l[i] = rd_str(&r, 4096);
     int follows = rd_bool(&r);
     rd_u32(&r);
     if (!rd_end(&r)) {
@@ -3098,7 +3150,8 @@ static int kex_on_kexinit(struct ssh *c, const uint8_t *p, size_t n)
     }
     kx->got_init = 1;
     if (kx->first) {
-        c->strict = nl_has(l[0], c->server ? KEX_STRICT_C : KEX_STRICT_S, strlen(KEX_STRICT_C));
+        c->strict =
+            nl_has(l[0], c->server ? KEX_STRICT_C : KEX_STRICT_S, strlen(KEX_STRICT_C)) ? 1 : 0;
         if (c->strict && c->rx.seq != 1) {
             tp_fail(c, -E_PROTO, "strict KEX: KEXINIT was not the first packet");
             return -E_PROTO;
@@ -3107,13 +3160,20 @@ static int kex_on_kexinit(struct ssh *c, const uint8_t *p, size_t n)
     if (!kx->sent_init) kex_start(c);
     /* negotiate: the client's list decides */
     struct str mine[10], *cl, *sv;
-    const char *ours[10] = {KEX_ALGS, "ssh-ed25519", c->ciphers, c->ciphers, "", "", "none", "none"};
-    for (int i = 0; i < 10; i++) mine[i] = str_of(ours[i] ? ours[i] : "");
+    const char *ours[10] = {KEX_ALGS, "ssh-ed25519", c->ciphers, c->ciphers, "",
+                            "",       "none",        "none"};
+    for (int i = 0; i < 10; i++)
+        mine[i] = str_of(ours[i] ? ours[i] : "");
     cl = c->server ? l : mine;
     sv = c->server ? mine : l;
     struct str pick[8];
-    static const char *const what[8] = {"key exchange", "host key", "cipher (client to server)",
-                                        "cipher (server to client)", "", "", "compression",
+    static const char *const what[8] = {"key exchange",
+                                        "host key",
+                                        "cipher (client to server)",
+                                        "cipher (server to client)",
+                                        "",
+                                        "",
+                                        "compression",
                                         "compression"};
     for (int i = 0; i < 8; i++) {
         if (i == 4 || i == 5) continue; /* MAC: unused with AEAD ciphers */
@@ -3130,8 +3190,8 @@ static int kex_on_kexinit(struct ssh *c, const uint8_t *p, size_t n)
     kx->alg_rx = c->server ? c2s : s2c;
     /* a wrong guess from the peer is skipped (RFC 4253 7) */
     struct str gk = nl_first(l[0]), gh = nl_first(l[1]);
-    if (follows && (gk.n != pick[0].n || memcmp(gk.p, pick[0].p, gk.n) != 0 ||
-                    gh.n != pick[1].n || memcmp(gh.p, pick[1].p, gh.n) != 0))
+    if (follows && (gk.n != pick[0].n || memcmp(gk.p, pick[0].p, gk.n) != 0 || gh.n != pick[1].n ||
+                    memcmp(gh.p, pick[1].p, gh.n) != 0))
         kx->skip_next = 1;
     kx->h = c->vh;
     if (c->server) {
@@ -3167,12 +3227,13 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
     if (c->pin) {
         const char *pin = strncmp(c->pin, "SHA256:", 7) == 0 ? c->pin + 7 : c->pin;
         size_t pn = strlen(pin);
-        while (pn > 0 && pin[pn - 1] == '=') pn--;
+        while (pn > 0 && pin[pn - 1] == '=')
+            pn--;
         if (pn == strlen(fp + 7) && memcmp(pin, fp + 7, pn) == 0) return 0;
         strfmt(c->why, sizeof c->why,
-                 "host key of %s is %s, which does not match --host-key %s: the server changed "
-                 "its key or someone is in the way; refusing to connect",
-                 name, fp, c->pin);
+               "host key of %s is %s, which does not match --host-key %s: the server changed "
+               "its key or someone is in the way; refusing to connect",
+               name, fp, c->pin);
         return -E_HOSTKEY;
     }
     int r = kh_check(c->known_hosts, c->host, c->port, hk, where, sizeof where);
@@ -3190,8 +3251,7 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
         return 0;
     }
     if (r == KH_REVOKED) {
-        strfmt(c->why, sizeof c->why, "host key %s of %s is marked @revoked in %s", fp, name,
-                 file);
+        strfmt(c->why, sizeof c->why, "host key %s of %s is marked @revoked in %s", fp, name, file);
         return -E_HOSTKEY;
     }
     if (r == KH_CHANGED) {
@@ -3205,8 +3265,8 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
             "  ssh-keygen -R '%s' -f %s\n"
             "and connect again with --accept-new, or pin the new key with --host-key.",
             name, fp, where, name, file);
-        strfmt(c->why, sizeof c->why, "host key of %s changed (now %s; on record at %s)", name,
-                 fp, where);
+        strfmt(c->why, sizeof c->why, "host key of %s changed (now %s; on record at %s)", name, fp,
+               where);
         return -E_HOSTKEY;
     }
     if (c->accept_new) {
@@ -3218,10 +3278,10 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
         return 0;
     }
     strfmt(c->why, sizeof c->why,
-             "host key of %s is not known: it is %s. Check it with the server's owner (on the "
-             "server: ssh-keygen -lf on its host key), then connect with --host-key %s, or with "
-             "--accept-new to record it in %s",
-             name, fp, fp, c->known_hosts);
+           "host key of %s is not known: it is %s. Check it with the server's owner (on the "
+           "server: ssh-keygen -lf on its host key), then connect with --host-key %s, or with "
+           "--accept-new to record it in %s",
+           name, fp, fp, c->known_hosts);
     return -E_HOSTKEY;
 }
 
@@ -3333,8 +3393,8 @@ static int kex_on_newkeys(struct ssh *c)
     if (kx->first) {
         char fp[KEY_FP_LEN];
         key_fp(c->hostkey, fp);
-        LOG(L_INFO, c->id, "%s: %s, host key %s, cipher %s", c->peer, log_esc(c->peer_ver, strlen(c->peer_ver)), fp,
-            c->tx.alg->name);
+        LOG(L_INFO, c->id, "%s: %s, host key %s, cipher %s", c->peer,
+            log_esc(c->peer_ver, strlen(c->peer_ver)), fp, c->tx.alg->name);
         c->ph = TP_3_AUTH;
     } else {
         LOG(L_DEBUG, c->id, "rekey done");
@@ -3415,10 +3475,9 @@ static int ua_on_msg(struct ssh *c, uint8_t t, struct rd *r)
         char fp[KEY_FP_LEN];
         key_fp(c->ident->pk, fp);
         strfmt(c->why, sizeof c->why,
-                 "%s refused key %s for user '%s'%s (it accepts: %s); add the public key to "
-                 "that user's authorized_keys on the server (alknet pubkey prints it)",
-                 c->peer, fp, c->user, partial ? " as only a partial success" : "",
-                 log_str(m));
+               "%s refused key %s for user '%s'%s (it accepts: %s); add the public key to "
+               "that user's authorized_keys on the server (alknet pubkey prints it)",
+               c->peer, fp, c->user, partial ? " as only a partial success" : "", log_str(m));
         c->err = -E_AUTH;
         return -E_AUTH;
     }
@@ -3457,22 +3516,22 @@ enum { OPEN_ADMIN_PROHIBITED = 1, OPEN_CONNECT_FAILED, OPEN_UNKNOWN_TYPE, OPEN_N
 
 struct sx;
 struct chan {
-    struct ssh *c;              /* the transport, once CHANNEL_OPEN was sent */
-    uint32_t id, peer;          /* our and the peer's channel numbers */
-    uint32_t peer_win, peer_max;/* what we may send */
-    uint32_t win, owed;         /* what the peer may send; consumed, not yet re-granted */
-    int rfd, wfd;               /* local side; equal for sockets */
+    struct ssh *c;               /* the transport, once CHANNEL_OPEN was sent */
+    uint32_t id, peer;           /* our and the peer's channel numbers */
+    uint32_t peer_win, peer_max; /* what we may send */
+    uint32_t win, owed;          /* what the peer may send; consumed, not yet re-granted */
+    int rfd, wfd;                /* local side; equal for sockets */
     uint8_t kind, st;
     unsigned sent_eof : 1, rcvd_eof : 1, sent_close : 1, rcvd_close : 1;
     unsigned rd_done : 1, wr_done : 1; /* local read side ended; local write side shut */
     unsigned failed : 1, reset : 1, dead : 1, hup : 1, abandoned : 1;
-    size_t idx;                 /* index in ev.ch */
-    struct buf q;               /* peer data the local reader has not taken yet */
-    struct sx *sx;              /* SOCKS handshake, until the stream opens */
-    char *host;                 /* destination */
+    size_t idx;    /* index in ev.ch */
+    struct buf q;  /* peer data the local reader has not taken yet */
+    struct sx *sx; /* SOCKS handshake, until the stream opens */
+    char *host;    /* destination */
     unsigned port;
-    char orig[64];              /* local peer address, for CHANNEL_OPEN */
-    uint64_t up, down;          /* bytes local->peer and peer->local */
+    char orig[64];     /* local peer address, for CHANNEL_OPEN */
+    uint64_t up, down; /* bytes local->peer and peer->local */
     int64_t deadline;
 };
 
@@ -3544,10 +3603,7 @@ static void ch_unbind(struct chan *ch)
     }
     ch->c = NULL;
 }
-static struct chan *ch_get(struct ssh *c, uint32_t id)
-{
-    return id < c->ch_cap ? c->ch[id] : NULL;
-}
+static struct chan *ch_get(struct ssh *c, uint32_t id) { return id < c->ch_cap ? c->ch[id] : NULL; }
 
 /* Closes the local side. `reset` sends a TCP RST, telling the local client
  * that the stream failed rather than ended. */
@@ -3558,8 +3614,10 @@ static void ch_close_local(struct chan *ch, int reset)
         ch->rfd = ch->wfd = -1;
     }
     if (ch->rfd >= 0) {
-        if (reset) net_close_reset(ch->rfd);
-        else close(ch->rfd);
+        if (reset)
+            net_close_reset(ch->rfd);
+        else
+            close(ch->rfd);
     }
     if (ch->wfd >= 0 && ch->wfd != ch->rfd) close(ch->wfd);
     ch->rfd = ch->wfd = -1;
@@ -3573,8 +3631,8 @@ static void sx_reply(struct chan *ch, uint8_t rep); /* SECTION 13 */
 static void ch_log_close(const struct chan *ch, const char *how)
 {
     LOG(ch->failed ? L_INFO : L_DEBUG, ch->c ? ch->c->id : 0,
-        "stream %s %s: %llu bytes up, %llu down", ch_name(ch), how,
-        (unsigned long long)ch->up, (unsigned long long)ch->down);
+        "stream %s %s: %llu bytes up, %llu down", ch_name(ch), how, (unsigned long long)ch->up,
+        (unsigned long long)ch->down);
 }
 
 /* The stream is over for good: local side closed, SSH side released. */
@@ -3666,7 +3724,8 @@ static void ch_service(struct chan *ch)
         LOG(L_INFO, c ? c->id : 0, "stream %s: %s timed out", ch_name(ch),
             ch->st == CH_1_SOCKS ? "SOCKS handshake" : "channel open");
         /* no answer to our open: TTL expired; no transport at all: failure */
-        if (ch->kind == CK_SOCKS && ch->st > CH_1_SOCKS) sx_reply(ch, ch->st == CH_3_OPENING ? 6 : 1);
+        if (ch->kind == CK_SOCKS && ch->st > CH_1_SOCKS)
+            sx_reply(ch, ch->st == CH_3_OPENING ? 6 : 1);
         ch->failed = 1;
         if (ch->st == CH_3_OPENING) {
             /* the answer may still come: keep the number until it does */
@@ -3692,16 +3751,17 @@ static void ch_service(struct chan *ch)
             ch->owed = 0;
         }
         if (ch->rcvd_eof && ch->q.len == 0 && !ch->wr_done) {
-            if (ch->kind == CK_STDIO) close(1);
-            else shutdown(ch->wfd, SHUT_WR);
+            if (ch->kind == CK_STDIO)
+                close(1);
+            else
+                shutdown(ch->wfd, SHUT_WR);
             ch->wr_done = 1;
         }
         if (ch->rd_done && !ch->sx && !ch->sent_eof && !ch->sent_close && !ch->failed) {
             ch_send_u32(c, MSG_CHANNEL_EOF, ch->peer);
             ch->sent_eof = 1;
         }
-        int over = ch->failed || ch->rcvd_close ||
-                   (ch->sent_eof && ch->rcvd_eof && ch->q.len == 0);
+        int over = ch->failed || ch->rcvd_close || (ch->sent_eof && ch->rcvd_eof && ch->q.len == 0);
         if (over && !ch->sent_close) {
             ch_send_u32(c, MSG_CHANNEL_CLOSE, ch->peer);
             ch->sent_close = 1;
@@ -3881,7 +3941,8 @@ static int ch_on_data(struct ssh *c, struct rd *r, int ext)
     size_t done = 0;
     if (ch->q.len == 0) {
         ssize_t n = write(ch->wfd, d.p, d.n);
-        if (n > 0) done = (size_t)n;
+        if (n > 0)
+            done = (size_t)n;
         else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             ch_local_failed(ch, errno);
             ch->owed += (uint32_t)d.n;
@@ -4000,16 +4061,16 @@ static int str_has(struct str s, const char *needle)
  */
 static uint8_t sx_rep_for(uint32_t reason, struct str desc)
 {
-    if (reason == OPEN_ADMIN_PROHIBITED) return 2;        /* not allowed by ruleset */
-    if (reason != OPEN_CONNECT_FAILED) return 1;          /* general failure */
-    if (str_has(desc, "refused")) return 5;               /* connection refused */
+    if (reason == OPEN_ADMIN_PROHIBITED) return 2; /* not allowed by ruleset */
+    if (reason != OPEN_CONNECT_FAILED) return 1;   /* general failure */
+    if (str_has(desc, "refused")) return 5;        /* connection refused */
     if (str_has(desc, "timed out") || str_has(desc, "timeout")) return 6; /* TTL expired */
     if (str_has(desc, "network is unreachable") || str_has(desc, "network unreachable"))
-        return 3;                                          /* network unreachable */
+        return 3; /* network unreachable */
     if (str_has(desc, "unreachable") || str_has(desc, "no route") || str_has(desc, "not known") ||
         str_has(desc, "resolve") || str_has(desc, "name") || str_has(desc, "no address") ||
         str_has(desc, "unknown host"))
-        return 4;                                          /* host unreachable */
+        return 4; /* host unreachable */
     return 1;
 }
 
@@ -4055,7 +4116,8 @@ static int sx_step(struct chan *ch)
             size_t ul = strlen(sx_cfg.user), pl = strlen(sx_cfg.pass);
             memcpy(a, u.p, u.n), memcpy(b, sx_cfg.user, ul);
             memcpy(x, pw.p, pw.n), memcpy(y, sx_cfg.pass, pl);
-            int ok = ver == 1 && u.n == ul && pw.n == pl && (ct_cmp(a, b, 256) | ct_cmp(x, y, 256)) == 0;
+            int ok =
+                ver == 1 && u.n == ul && pw.n == pl && (ct_cmp(a, b, 256) | ct_cmp(x, y, 256)) == 0;
             WIPE(x), WIPE(y);
             uint8_t rep[2] = {1, ok ? 0 : 1};
             if (sx_send(ch, rep, 2) != 0 || !ok) {
@@ -4081,7 +4143,8 @@ static int sx_step(struct chan *ch)
                 struct str a = rd_bytes(&r, rd_u8(&r));
                 if (r.bad) return 0;
                 int bad = a.n == 0;
-                for (size_t i = 0; i < a.n; i++) bad |= a.p[i] <= 0x20 || a.p[i] >= 0x7f;
+                for (size_t i = 0; i < a.n; i++)
+                    bad |= a.p[i] <= 0x20 || a.p[i] >= 0x7f;
                 if (bad) {
                     LOG(L_INFO, 0, "SOCKS: bad host name %s", log_str(a));
                     sx_reply(ch, 4);
@@ -4132,7 +4195,8 @@ static void sx_read(struct chan *ch)
     }
     s->len = (uint16_t)(s->len + n);
     int r = sx_step(ch);
-    if (r < 0) ch_finish(ch, 0);
+    if (r < 0)
+        ch_finish(ch, 0);
     else if (r > 0) {
         ch->st = CH_2_WAIT;
         ch->deadline = ev.now + ALK_OPEN_TIMEOUT_MS;
@@ -4324,10 +4388,10 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
  */
 struct lsn {
     int fd;
-    uint8_t kind;  /* CK_SOCKS or CK_LOCAL */
-    char *host;    /* -L destination */
+    uint8_t kind; /* CK_SOCKS or CK_LOCAL */
+    char *host;   /* -L destination */
     unsigned port;
-    char name[80]; /* the bound address */
+    char name[80];       /* the bound address */
     int64_t pause_until; /* backing off after EMFILE */
     int dead;
 };
@@ -4338,7 +4402,7 @@ static struct {
     struct {
         uint8_t kind;
         void *obj;
-    } *who;
+    } * who;
     size_t n, cap;
     int64_t wake; /* nearest deadline */
 } evp;
@@ -4380,8 +4444,8 @@ static void lsn_accept(struct lsn *l)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (!l->pause_until) LOG(L_WARN, 0, "%s: cannot accept: %s; pausing", l->name,
-                                         strerror(errno));
+                if (!l->pause_until)
+                    LOG(L_WARN, 0, "%s: cannot accept: %s; pausing", l->name, strerror(errno));
                 l->pause_until = ev.now + 500;
             }
             return;
@@ -4412,10 +4476,10 @@ static void ch_free(struct chan *ch)
     free(ch);
 }
 
-static void cl_service(void);          /* SECTION 16 */
-static void cl_on_signal(int sig);     /* SECTION 16 */
-static void cl_lost(struct ssh *c);    /* SECTION 16 */
-static void cl_conn_ready(void);       /* SECTION 16 */
+static void cl_service(void);                      /* SECTION 16 */
+static void cl_on_signal(int sig);                 /* SECTION 16 */
+static void cl_lost(struct ssh *c);                /* SECTION 16 */
+static void cl_conn_ready(void);                   /* SECTION 16 */
 static void cl_stdio_ended(const struct chan *ch); /* SECTION 16 */
 
 static void ev_build(void)
@@ -4460,8 +4524,10 @@ static void ev_build(void)
     for (size_t i = 0; i < ev.nlsn; i++) {
         struct lsn *l = ev.lsn[i];
         if (l->dead) continue;
-        if (l->pause_until > ev.now) ev_deadline(l->pause_until);
-        else ev_add(l->fd, POLLIN, K_LSN, l);
+        if (l->pause_until > ev.now)
+            ev_deadline(l->pause_until);
+        else
+            ev_add(l->fd, POLLIN, K_LSN, l);
     }
 }
 
@@ -4475,7 +4541,8 @@ static void ev_dispatch(void)
         case K_SIG: {
             uint8_t b[16];
             ssize_t n = read(ev.sig[0], b, sizeof b);
-            for (ssize_t j = 0; j < n; j++) cl_on_signal(b[j]);
+            for (ssize_t j = 0; j < n; j++)
+                cl_on_signal(b[j]);
             break;
         }
         case K_LSN:
@@ -4502,8 +4569,10 @@ static void ev_dispatch(void)
             }
             if ((re & POLLHUP) && !(want & (POLLIN | POLLOUT))) ch->hup = 1;
             if ((want & POLLIN) && (re & (POLLIN | POLLHUP | POLLERR))) {
-                if (ch->st == CH_1_SOCKS) sx_read(ch);
-                else ch_local_read(ch);
+                if (ch->st == CH_1_SOCKS)
+                    sx_read(ch);
+                else
+                    ch_local_read(ch);
             }
             if (!ch->dead && (want & POLLOUT) && (re & (POLLOUT | POLLHUP | POLLERR)))
                 ch_local_write(ch);
@@ -4567,7 +4636,8 @@ static int ev_init(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGUSR1};
-    for (size_t i = 0; i < ARRAY_LEN(sigs); i++) sigaction(sigs[i], &sa, NULL);
+    for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
+        sigaction(sigs[i], &sa, NULL);
     return 0;
 }
 
@@ -4623,7 +4693,7 @@ struct cfg {
     int accept_new, check;
     char *socks_user, *socks_pass;
     char *ciphers;
-    unsigned keepalive; /* seconds; 0 = off */
+    unsigned keepalive;   /* seconds; 0 = off */
     char *file, *comment; /* keygen, pubkey */
     int verbose, quiet, use_syslog;
 };
@@ -4633,11 +4703,11 @@ static struct {
     struct addrinfo *ai, *next; /* addresses of the server to try */
     int cfd;                    /* connect() in progress */
     int64_t cdeadline;
-    char cerr[160];             /* last connect error */
-    char target[300];           /* "host:port" for messages */
-    int ready;                  /* authenticated (once) */
-    int lost;                   /* the connection ended after that */
-    int done;                   /* finished: exit with `code` */
+    char cerr[160];   /* last connect error */
+    char target[300]; /* "host:port" for messages */
+    int ready;        /* authenticated (once) */
+    int lost;         /* the connection ended after that */
+    int done;         /* finished: exit with `code` */
     int code;
     struct key id;
     unsigned socks_port; /* the listener -- COMMAND uses */
@@ -4662,9 +4732,15 @@ static void cl_finish(int code)
 static int cl_exit_for(const struct ssh *c)
 {
     switch (-c->err) {
-    case E_HOSTKEY: return ALK_EXIT_HOSTKEY;
-    case E_AUTH: return ALK_EXIT_AUTH;
-    case E_PROTO: case E_MAC: case E_ALGO: case E_LIMIT: return ALK_EXIT_PROTOCOL;
+    case E_HOSTKEY:
+        return ALK_EXIT_HOSTKEY;
+    case E_AUTH:
+        return ALK_EXIT_AUTH;
+    case E_PROTO:
+    case E_MAC:
+    case E_ALGO:
+    case E_LIMIT:
+        return ALK_EXIT_PROTOCOL;
     case E_DISC:
         if (c->disc == DISC_NO_MORE_AUTH_METHODS) return ALK_EXIT_AUTH;
         if (c->disc == DISC_HOST_KEY_NOT_VERIFIABLE) return ALK_EXIT_HOSTKEY;
@@ -4672,7 +4748,8 @@ static int cl_exit_for(const struct ssh *c)
             c->disc == DISC_MAC_ERROR)
             return ALK_EXIT_PROTOCOL;
         return ALK_EXIT_UNREACH;
-    default: return ALK_EXIT_UNREACH;
+    default:
+        return ALK_EXIT_UNREACH;
     }
 }
 
@@ -4802,7 +4879,8 @@ static void cl_service(void)
         if (ev.now >= limit)
             tp_fail(c, -E_TIMEOUT, "no answer from %s within %d s (handshake)", cl.target,
                     ALK_HANDSHAKE_TIMEOUT_MS / 1000);
-        else ev_deadline(limit);
+        else
+            ev_deadline(limit);
         return;
     }
     if (!cl.ready) {
@@ -4834,9 +4912,10 @@ static void cl_service(void)
         int64_t due = MAX(c->t_rx, c->t_ka) + iv;
         if (ev.now >= due) {
             if (c->ka_out >= ALK_KEEPALIVE_COUNT) {
-                tp_fail(c, -E_TIMEOUT, "%s did not answer %d keepalives in %u s: the server or "
-                        "the path is dead", cl.target, ALK_KEEPALIVE_COUNT,
-                        cfg.keepalive * ALK_KEEPALIVE_COUNT);
+                tp_fail(c, -E_TIMEOUT,
+                        "%s did not answer %d keepalives in %u s: the server or "
+                        "the path is dead",
+                        cl.target, ALK_KEEPALIVE_COUNT, cfg.keepalive * ALK_KEEPALIVE_COUNT);
                 return;
             }
             struct wr w = tp_begin(c, 64);
@@ -4861,8 +4940,8 @@ static void cl_lost(struct ssh *c)
     }
     if (!cl.ready) {
         const char *what = c->err == -E_HOSTKEY ? "host key not trusted"
-                           : c->err == -E_AUTH ? "authentication refused"
-                           : "connection failed";
+                           : c->err == -E_AUTH  ? "authentication refused"
+                                                : "connection failed";
         say("%s: %s: %s", cl.target, what, c->why);
         cl_finish(cl_exit_for(c));
         return;
@@ -4893,7 +4972,7 @@ static void cl_on_signal(int sig)
         cl_finish(ALK_EXIT_OK);
     } else if (sig == SIGUSR1) {
         struct ssh *c = ev.ssh[0];
-        LOG(L_INFO, 0, "status: %s, %zu streams, %llu bytes out, %llu in", 
+        LOG(L_INFO, 0, "status: %s, %zu streams, %llu bytes out, %llu in",
             !c ? "not connected" : tp_phase_name[c->ph], ev.nch,
             c ? (unsigned long long)c->tx_total : 0ull, c ? (unsigned long long)c->rx_total : 0ull);
     }
@@ -4927,8 +5006,10 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
         hints.ai_flags = AI_NUMERICHOST;
         if (getaddrinfo(host, NULL, &hints, &res) != 0 || !net_is_loopback(res->ai_addr)) {
             if (!sx_cfg.user)
-                LOG(L_WARN, 0, "SOCKS listener %s is not on loopback and has no --socks-auth: "
-                    "anyone who can reach it can use your tunnel", l->name);
+                LOG(L_WARN, 0,
+                    "SOCKS listener %s is not on loopback and has no --socks-auth: "
+                    "anyone who can reach it can use your tunnel",
+                    l->name);
         }
         if (res) freeaddrinfo(res);
         LOG(L_DEBUG, 0, "SOCKS5h on %s", l->name);
@@ -4951,7 +5032,8 @@ static int cl_run(void)
             snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
             if (access(path, F_OK) != 0) {
                 say("no identity: neither %s/.alknet/id_ed25519 nor %s exists; create one with "
-                    "alknet keygen, or give one with -i FILE", home_dir(), path);
+                    "alknet keygen, or give one with -i FILE",
+                    home_dir(), path);
                 return ALK_EXIT_CONFIG;
             }
         }
@@ -4969,7 +5051,8 @@ static int cl_run(void)
     if (cfg.port == 22 || strchr(cfg.host, ':'))
         snprintf(cl.target, sizeof cl.target, "%s%s%s:%u", strchr(cfg.host, ':') ? "[" : "",
                  cfg.host, strchr(cfg.host, ':') ? "]" : "", cfg.port);
-    else snprintf(cl.target, sizeof cl.target, "%s:%u", cfg.host, cfg.port);
+    else
+        snprintf(cl.target, sizeof cl.target, "%s:%u", cfg.host, cfg.port);
     sx_cfg.user = cfg.socks_user, sx_cfg.pass = cfg.socks_pass;
     if (ev_init() != 0) {
         say("cannot create a pipe: %s", strerror(errno));
@@ -5041,9 +5124,26 @@ static int cl_run(void)
  */
 enum cmd { C_KEYGEN = 1, C_PUBKEY = 2, C_CONNECT = 4 };
 enum opt_id {
-    O_PORT, O_CONFIG, O_IDENTITY, O_DYNAMIC, O_LOCAL, O_STDIO, O_HOSTKEY, O_KNOWN_HOSTS,
-    O_ACCEPT_NEW, O_SOCKS_AUTH, O_CHECK, O_CIPHERS, O_KEEPALIVE, O_VERBOSE, O_QUIET, O_SYSLOG,
-    O_FILE, O_COMMENT, O_HELP, O_COUNT
+    O_PORT,
+    O_CONFIG,
+    O_IDENTITY,
+    O_DYNAMIC,
+    O_LOCAL,
+    O_STDIO,
+    O_HOSTKEY,
+    O_KNOWN_HOSTS,
+    O_ACCEPT_NEW,
+    O_SOCKS_AUTH,
+    O_CHECK,
+    O_CIPHERS,
+    O_KEEPALIVE,
+    O_VERBOSE,
+    O_QUIET,
+    O_SYSLOG,
+    O_FILE,
+    O_COMMENT,
+    O_HELP,
+    O_COUNT
 };
 struct opt {
     uint8_t id;
@@ -5056,8 +5156,8 @@ struct opt {
 static const struct opt opts[] = {
     {O_PORT, 'p', "port", "PORT", C_CONNECT, "server port (default 22; HOST:PORT works too)"},
     {O_CONFIG, 'F', "config", "FILE", C_CONNECT, "read options from FILE (keyword value lines)"},
-    {O_IDENTITY, 'i', "identity", "FILE",
-     C_CONNECT, "private key (default ~/.alknet/id_ed25519, then ~/.ssh/id_ed25519)"},
+    {O_IDENTITY, 'i', "identity", "FILE", C_CONNECT,
+     "private key (default ~/.alknet/id_ed25519, then ~/.ssh/id_ed25519)"},
     {O_DYNAMIC, 'D', "dynamic", "[ADDR:]PORT", C_CONNECT,
      "SOCKS5h listener, repeatable (default 127.0.0.1:1080 when nothing else is asked)"},
     {O_LOCAL, 'L', "local", "[ADDR:]PORT:HOST:HOSTPORT", C_CONNECT, "local forward, repeatable"},
@@ -5078,8 +5178,7 @@ static const struct opt opts[] = {
     {O_VERBOSE, 'v', "verbose", NULL, C_CONNECT, "more detail in the log (-vv: even more)"},
     {O_QUIET, 'q', "quiet", NULL, C_CONNECT, "log errors only"},
     {O_SYSLOG, 0, "syslog", NULL, C_CONNECT, "log to syslog (daemon facility) instead of stderr"},
-    {O_FILE, 'f', "file", "FILE", C_KEYGEN | C_PUBKEY,
-     "key file (default ~/.alknet/id_ed25519)"},
+    {O_FILE, 'f', "file", "FILE", C_KEYGEN | C_PUBKEY, "key file (default ~/.alknet/id_ed25519)"},
     {O_COMMENT, 'C', "comment", "COMMENT", C_KEYGEN, "key comment (default user@host)"},
     {O_HELP, 'h', "help", NULL, C_KEYGEN | C_PUBKEY | C_CONNECT, "show this help"},
 };
@@ -5104,8 +5203,10 @@ static void cfg_help(FILE *f, enum cmd cmd)
         fprintf(f, "usage: alknet %s\n  %s\n", cmds[i].synopsis, cmds[i].what);
         if (!cmd) continue;
         if (cmd == C_CONNECT)
-            fprintf(f, "\n  -- COMMAND ARGS...  start the tunnel on a free loopback port, run COMMAND"
-                       "\n                      with ALL_PROXY=socks5h://... and exit with its status\n");
+            fprintf(
+                f,
+                "\n  -- COMMAND ARGS...  start the tunnel on a free loopback port, run COMMAND"
+                "\n                      with ALL_PROXY=socks5h://... and exit with its status\n");
         fprintf(f, "\noptions:\n");
         for (size_t j = 0; j < ARRAY_LEN(opts); j++) {
             const struct opt *o = &opts[j];
@@ -5116,10 +5217,11 @@ static void cfg_help(FILE *f, enum cmd cmd)
             fprintf(f, "  %-36s %s\n", left, o->help);
         }
         if (cmd == C_CONNECT)
-            fprintf(f, "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
-                       "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
-                       "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
-                       "  with -- COMMAND: the command's status.\n");
+            fprintf(f,
+                    "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
+                    "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
+                    "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
+                    "  with -- COMMAND: the command's status.\n");
     }
     if (!cmd)
         fprintf(f, "\nalknet CMD --help shows the options of CMD; alknet --version the version.\n");
@@ -5131,8 +5233,10 @@ static int cfg_colons(char *s, char *part[4])
     int n = 0, depth = 0;
     part[n++] = s;
     for (char *p = s; *p; p++) {
-        if (*p == '[') depth++;
-        else if (*p == ']') depth--;
+        if (*p == '[')
+            depth++;
+        else if (*p == ']')
+            depth--;
         else if (*p == ':' && depth == 0) {
             if (n == 4) return -1;
             *p = 0;
@@ -5172,11 +5276,12 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         if (cfg_uint(v, 65535, &u) != 0 || u == 0) return "not a port number (1-65535)";
         cfg.port = u;
         break;
-    case O_IDENTITY: free(cfg.identity), cfg.identity = xstrdup(v); break;
+    case O_IDENTITY:
+        free(cfg.identity), cfg.identity = xstrdup(v);
+        break;
     case O_DYNAMIC: {
         char host[256];
-        if (net_split(v, host, sizeof host, &u, "127.0.0.1", 1) != 0)
-            return "expected [ADDR:]PORT";
+        if (net_split(v, host, sizeof host, &u, "127.0.0.1", 1) != 0) return "expected [ADDR:]PORT";
         cfg.dyn = xrealloc(cfg.dyn, (cfg.ndyn + 1) * sizeof *cfg.dyn);
         cfg.dyn[cfg.ndyn].lhost = xstrdup(host);
         cfg.dyn[cfg.ndyn].lport = u;
@@ -5202,7 +5307,8 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     }
     case O_STDIO: {
         char host[256];
-        if (net_split(v, host, sizeof host, &u, NULL, 0) != 0 || u == 0) return "expected HOST:PORT";
+        if (net_split(v, host, sizeof host, &u, NULL, 0) != 0 || u == 0)
+            return "expected HOST:PORT";
         free(cfg.stdio_host), cfg.stdio_host = xstrdup(host);
         cfg.stdio_port = u;
         break;
@@ -5212,8 +5318,12 @@ static const char *cfg_apply(const struct opt *o, const char *v)
             return "expected SHA256:<43 base64 characters> as ssh-keygen -l prints it";
         free(cfg.pin), cfg.pin = xstrdup(v);
         break;
-    case O_KNOWN_HOSTS: free(cfg.known_hosts), cfg.known_hosts = xstrdup(v); break;
-    case O_ACCEPT_NEW: cfg.accept_new = 1; break;
+    case O_KNOWN_HOSTS:
+        free(cfg.known_hosts), cfg.known_hosts = xstrdup(v);
+        break;
+    case O_ACCEPT_NEW:
+        cfg.accept_new = 1;
+        break;
     case O_SOCKS_AUTH: {
         const char *c = strchr(v, ':');
         if (!c || c == v || !c[1] || c - v > 255 || strlen(c + 1) > 255)
@@ -5223,7 +5333,9 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         cfg.socks_pass = xstrdup(c + 1);
         break;
     }
-    case O_CHECK: cfg.check = 1; break;
+    case O_CHECK:
+        cfg.check = 1;
+        break;
     case O_CIPHERS: {
         for (const char *p = v; *p;) {
             size_t n = strcspn(p, ",");
@@ -5242,12 +5354,23 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         if (cfg_uint(v, 86400, &u) != 0) return "expected seconds (0-86400)";
         cfg.keepalive = u;
         break;
-    case O_VERBOSE: cfg.verbose++; break;
-    case O_QUIET: cfg.quiet = 1; break;
-    case O_SYSLOG: cfg.use_syslog = 1; break;
-    case O_FILE: free(cfg.file), cfg.file = xstrdup(v); break;
-    case O_COMMENT: free(cfg.comment), cfg.comment = xstrdup(v); break;
-    default: break;
+    case O_VERBOSE:
+        cfg.verbose++;
+        break;
+    case O_QUIET:
+        cfg.quiet = 1;
+        break;
+    case O_SYSLOG:
+        cfg.use_syslog = 1;
+        break;
+    case O_FILE:
+        free(cfg.file), cfg.file = xstrdup(v);
+        break;
+    case O_COMMENT:
+        free(cfg.comment), cfg.comment = xstrdup(v);
+        break;
+    default:
+        break;
     }
     return NULL;
 }
@@ -5319,7 +5442,8 @@ static int cfg_file(const char *path, enum cmd cmd, const uint8_t *given)
         if (nl) *nl = 0;
         lineno++;
         char *s = (char *)skip_ws(line), *e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) *--e = 0;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            *--e = 0;
         if (*s && *s != '#') {
             size_t kn = word_len(s);
             const char *v = skip_ws(s + kn);
@@ -5360,7 +5484,8 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
         const struct opt *o = NULL;
         const char *v = NULL;
         if (strcmp(a, "--") == 0) {
-            if (cmd != C_CONNECT || i + 1 >= argc) return cfg_usage(cmd, "'--' needs a command after it");
+            if (cmd != C_CONNECT || i + 1 >= argc)
+                return cfg_usage(cmd, "'--' needs a command after it");
             cfg.command = argv + i + 1;
             break;
         }
@@ -5370,9 +5495,12 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
             o = cfg_find_long(a + 2, n, cmd);
             if (!o) return cfg_usage(cmd, "unknown option %s", a);
             if (o->arg) {
-                if (eq) v = eq + 1;
-                else if (i + 1 < argc) v = argv[++i];
-                else return cfg_usage(cmd, "%s needs a value (%s)", a, o->arg);
+                if (eq)
+                    v = eq + 1;
+                else if (i + 1 < argc)
+                    v = argv[++i];
+                else
+                    return cfg_usage(cmd, "%s needs a value (%s)", a, o->arg);
             } else if (eq) {
                 return cfg_usage(cmd, "--%s takes no value", o->name);
             }
@@ -5381,9 +5509,12 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
                 o = cfg_find_short(*p, cmd);
                 if (!o) return cfg_usage(cmd, "unknown option -%c", *p);
                 if (o->arg) {
-                    if (p[1]) v = p + 1;
-                    else if (i + 1 < argc) v = argv[++i];
-                    else return cfg_usage(cmd, "-%c needs a value (%s)", *p, o->arg);
+                    if (p[1])
+                        v = p + 1;
+                    else if (i + 1 < argc)
+                        v = argv[++i];
+                    else
+                        return cfg_usage(cmd, "-%c needs a value (%s)", *p, o->arg);
                     break;
                 }
                 if (p[1]) { /* a cluster of flags such as -vv */
@@ -5409,9 +5540,9 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
             continue;
         }
         const char *why = cfg_apply(o, v);
-        if (why) return cfg_usage(cmd, "%s%s %s: %s", o->sh && a[1] != '-' ? "-" : "--",
-                                  o->sh && a[1] != '-' ? (char[2]){o->sh, 0} : o->name, v ? v : "",
-                                  why);
+        if (why)
+            return cfg_usage(cmd, "%s%s %s: %s", o->sh && a[1] != '-' ? "-" : "--",
+                             o->sh && a[1] != '-' ? (char[2]){o->sh, 0} : o->name, v ? v : "", why);
         given[o->id] = 1;
     }
     if (config) {
@@ -5426,7 +5557,8 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
         if (cfg.stdio_host && (cfg.ndyn || cfg.nloc || cfg.command || cfg.check))
             return cfg_usage(cmd, "-W uses stdin and stdout; it cannot be combined with -D, -L, "
                                   "--check or a command");
-        if (cfg.check && cfg.command) return cfg_usage(cmd, "--check and a command exclude each other");
+        if (cfg.check && cfg.command)
+            return cfg_usage(cmd, "--check and a command exclude each other");
         if (!cfg.ciphers) {
             char def[160];
             ci_default_list(def, sizeof def);
@@ -5505,8 +5637,10 @@ static int cmd_pubkey(void)
     wipe(text, strlen(text));
     free(text);
     if (rc != 0) {
-        if (pub) say("%s: not an ssh-ed25519 public key line", path);
-        else say("%s", err);
+        if (pub)
+            say("%s: not an ssh-ed25519 public key line", path);
+        else
+            say("%s", err);
         return ALK_EXIT_CONFIG;
     }
     char line[512];
@@ -5553,9 +5687,12 @@ int alk_main(int argc, char **argv)
         lg.syslog = 1;
     }
     switch (cmd) {
-    case C_KEYGEN: return cmd_keygen();
-    case C_PUBKEY: return cmd_pubkey();
-    default: return cl_run();
+    case C_KEYGEN:
+        return cmd_keygen();
+    case C_PUBKEY:
+        return cmd_pubkey();
+    default:
+        return cl_run();
     }
 }
 

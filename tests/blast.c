@@ -53,17 +53,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HDR_LEN  13
-#define CHUNK    (256 * 1024)  /* scratch for reads and for checking */
-#define BUF_MAX  (64 * 1024)   /* per-connection send buffer, at most */
-#define BUF_MIN  1024          /* enough for every SOCKS message we send */
+#define HDR_LEN 13
+#define CHUNK (256 * 1024)  /* scratch for reads and for checking */
+#define BUF_MAX (64 * 1024) /* per-connection send buffer, at most */
+#define BUF_MIN 1024        /* enough for every SOCKS message we send */
 
-static unsigned char rxbuf[CHUNK];   /* what was read, before checking */
-static unsigned char expbuf[CHUNK];  /* what should have been read */
+static unsigned char rxbuf[CHUNK];  /* what was read, before checking */
+static unsigned char expbuf[CHUNK]; /* what should have been read */
 
 /* ==================== the data stream ==================== */
 
-struct gen { uint64_t s, w; unsigned left; };
+struct gen {
+    uint64_t s, w;
+    unsigned left;
+};
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -89,7 +92,7 @@ static void gen_fill(struct gen *g, unsigned char *p, size_t n)
         g->left--;
         n--;
     }
-    while (n >= 8) {  /* written out so that compilers merge it into one store */
+    while (n >= 8) { /* written out so that compilers merge it into one store */
         uint64_t w = splitmix64(&g->s);
         p[0] = (unsigned char)w;
         p[1] = (unsigned char)(w >> 8);
@@ -166,17 +169,13 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static int would_block(void)
-{
-    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-}
+static int would_block(void) { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
 static rlim_t raise_nofile(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     getrlimit(RLIMIT_NOFILE, &rl);
@@ -201,17 +200,29 @@ static int parse_bytes(const char *s, uint64_t *out)
     unsigned long long v;
     errno = 0;
     v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || s[0] == '-')
-        return -1;
+    if (errno != 0 || end == s || s[0] == '-') return -1;
     switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': v <<= 10; end++; break;
-    case 'm': case 'M': v <<= 20; end++; break;
-    case 'g': case 'G': v <<= 30; end++; break;
-    default: return -1;
-    }
-    if (*end != '\0')
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        v <<= 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        v <<= 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        v <<= 30;
+        end++;
+        break;
+    default:
         return -1;
+    }
+    if (*end != '\0') return -1;
     *out = v;
     return 0;
 }
@@ -223,22 +234,19 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *ssl
     const char *colon = strrchr(s, ':');
     size_t hl;
     struct addrinfo hints, *res;
-    if (colon == NULL || colon == s || colon[1] == '\0')
-        return -1;
+    if (colon == NULL || colon == s || colon[1] == '\0') return -1;
     hl = (size_t)(colon - s);
     if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
         s++;
         hl -= 2;
     }
-    if (hl >= sizeof host)
-        return -1;
+    if (hl >= sizeof host) return -1;
     memcpy(host, s, hl);
     host[hl] = '\0';
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
-        return -1;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0) return -1;
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     *sslen = res->ai_addrlen;
     freeaddrinfo(res);
@@ -253,13 +261,13 @@ struct sconn {
     int fd, st;
     unsigned char hdr[HDR_LEN];
     size_t hlen;
-    uint64_t n, done;        /* N from the header; bytes received (U) or sent (D) */
+    uint64_t n, done; /* N from the header; bytes received (U) or sent (D) */
     uint32_t seed;
     struct gen g;
-    int bad;                 /* U: a byte differed */
-    int rd_eof;              /* E: the client sent EOF */
-    unsigned char *buf;      /* E: echo buffer; D and status: send buffer */
-    size_t cap, off, len;    /* pending bytes are buf[off .. off+len) */
+    int bad;              /* U: a byte differed */
+    int rd_eof;           /* E: the client sent EOF */
+    unsigned char *buf;   /* E: echo buffer; D and status: send buffer */
+    size_t cap, off, len; /* pending bytes are buf[off .. off+len) */
 };
 
 /* Send buffer for a connection that announced n bytes: no bigger than needed. */
@@ -298,9 +306,16 @@ static void sconn_header(struct sconn *c)
         return;
     }
     switch (c->hdr[0]) {
-    case 'E': c->st = S_ECHO; break;
-    case 'U': c->st = S_UP; if (c->n == 0) sconn_status(c); break;
-    case 'D': c->st = S_DOWN; break;
+    case 'E':
+        c->st = S_ECHO;
+        break;
+    case 'U':
+        c->st = S_UP;
+        if (c->n == 0) sconn_status(c);
+        break;
+    case 'D':
+        c->st = S_DOWN;
+        break;
     default:
         fprintf(stderr, "blast server: unknown mode byte 0x%02x\n", c->hdr[0]);
         c->st = S_DEAD;
@@ -310,12 +325,15 @@ static void sconn_header(struct sconn *c)
 static short sconn_events(const struct sconn *c)
 {
     switch (c->st) {
-    case S_HDR: case S_UP: case S_DRAIN:
+    case S_HDR:
+    case S_UP:
+    case S_DRAIN:
         return POLLIN;
     case S_ECHO:
         return (short)((!c->rd_eof && c->off + c->len < c->cap ? POLLIN : 0) |
                        (c->len > 0 ? POLLOUT : 0));
-    case S_DOWN: case S_STATUS:
+    case S_DOWN:
+    case S_STATUS:
         return POLLOUT;
     }
     return 0;
@@ -326,18 +344,14 @@ static void sconn_read(struct sconn *c)
     ssize_t r;
     if (c->st == S_HDR) {
         r = read(c->fd, c->hdr + c->hlen, HDR_LEN - c->hlen);
-        if (r > 0 && (c->hlen += (size_t)r) == HDR_LEN)
-            sconn_header(c);
+        if (r > 0 && (c->hlen += (size_t)r) == HDR_LEN) sconn_header(c);
     } else if (c->st == S_ECHO) {
-        if (c->len == 0)
-            c->off = 0;
+        if (c->len == 0) c->off = 0;
         r = read(c->fd, c->buf + c->off + c->len, c->cap - c->off - c->len);
-        if (r > 0)
-            c->len += (size_t)r;
+        if (r > 0) c->len += (size_t)r;
         if (r == 0) {
             c->rd_eof = 1;
-            if (c->len == 0)
-                sconn_finish(c);
+            if (c->len == 0) sconn_finish(c);
             return;
         }
     } else if (c->st == S_UP) {
@@ -351,8 +365,7 @@ static void sconn_read(struct sconn *c)
                         (unsigned long)c->seed, (unsigned long long)(c->done + ok));
             }
             c->done += (uint64_t)r;
-            if (c->done == c->n)
-                sconn_status(c);
+            if (c->done == c->n) sconn_status(c);
         }
         if (r == 0) {
             c->rd_eof = 1;
@@ -362,8 +375,7 @@ static void sconn_read(struct sconn *c)
     } else { /* S_DRAIN: discard until EOF */
         r = read(c->fd, rxbuf, CHUNK);
     }
-    if (r == 0 || (r < 0 && !would_block()))
-        c->st = S_DEAD;
+    if (r == 0 || (r < 0 && !would_block())) c->st = S_DEAD;
 }
 
 static void sconn_write(struct sconn *c)
@@ -382,22 +394,20 @@ static void sconn_write(struct sconn *c)
     }
     w = write(c->fd, c->buf + c->off, c->len);
     if (w < 0) {
-        if (!would_block())
-            c->st = S_DEAD;
+        if (!would_block()) c->st = S_DEAD;
         return;
     }
     c->off += (size_t)w;
     c->len -= (size_t)w;
     if (c->len > 0) {
-        if (c->off >= c->cap / 2) {  /* keep room to read more echo data */
+        if (c->off >= c->cap / 2) { /* keep room to read more echo data */
             memmove(c->buf, c->buf + c->off, c->len);
             c->off = 0;
         }
         return;
     }
     c->off = 0;
-    if (c->st == S_STATUS || (c->st == S_ECHO && c->rd_eof) ||
-        (c->st == S_DOWN && c->done == c->n))
+    if (c->st == S_STATUS || (c->st == S_ECHO && c->rd_eof) || (c->st == S_DOWN && c->done == c->n))
         sconn_finish(c);
 }
 
@@ -424,10 +434,8 @@ static int local_port(int fd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
@@ -437,7 +445,7 @@ static int server_main(int argc, char **argv)
     struct sconn **conns;
     struct pollfd *pfd;
     size_t nconn = 0, maxconn, i;
-    uint64_t pause_until = 0;  /* out of descriptors: stop accepting a moment */
+    uint64_t pause_until = 0; /* out of descriptors: stop accepting a moment */
     int lfd, a;
 
     for (a = 0; a < argc; a++) {
@@ -448,8 +456,7 @@ static int server_main(int argc, char **argv)
     }
     maxconn = (size_t)raise_nofile();
     lfd = listen_on(addr);
-    if (lfd < 0)
-        return 1;
+    if (lfd < 0) return 1;
     conns = calloc(maxconn, sizeof *conns);
     pfd = calloc(maxconn + 1, sizeof *pfd);
     if (conns == NULL || pfd == NULL) {
@@ -473,16 +480,14 @@ static int server_main(int argc, char **argv)
             np++;
         }
         if (poll(pfd, (nfds_t)np, accepting ? -1 : 100) < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             fprintf(stderr, "blast server: poll: %s\n", strerror(errno));
             return 1;
         }
         for (i = 0; i < nconn; i++) {
             struct pollfd *p = &pfd[i + (accepting ? 1 : 0)];
             struct sconn *c = conns[i];
-            if ((p->revents & (POLLIN | POLLHUP | POLLERR)) && (p->events & POLLIN))
-                sconn_read(c);
+            if ((p->revents & (POLLIN | POLLHUP | POLLERR)) && (p->events & POLLIN)) sconn_read(c);
             if ((p->revents & (POLLOUT | POLLHUP | POLLERR)) && (p->events & POLLOUT) &&
                 c->st != S_DEAD)
                 sconn_write(c);
@@ -522,8 +527,8 @@ static int server_main(int argc, char **argv)
 
 /* ==================== client ==================== */
 
-enum { C_IDLE, C_CONNECTING, C_SOCKS, C_DATA, C_DONE };  /* C_IDLE: not opened yet */
-enum { X_GREET, X_AUTH, X_CONNECT };  /* which SOCKS reply we wait for */
+enum { C_IDLE, C_CONNECTING, C_SOCKS, C_DATA, C_DONE }; /* C_IDLE: not opened yet */
+enum { X_GREET, X_AUTH, X_CONNECT };                    /* which SOCKS reply we wait for */
 
 struct opts {
     const char *host;
@@ -533,26 +538,26 @@ struct opts {
     unsigned streams;
     uint32_t seed;
     int use_socks, pipeline, halfclose;
-    struct sockaddr_storage dst;   /* where we connect: the proxy or the server */
+    struct sockaddr_storage dst; /* where we connect: the proxy or the server */
     socklen_t dstlen;
-    const char *user, *pass;       /* RFC 1929 */
-    const char *name;              /* ATYP 3 name instead of HOST */
+    const char *user, *pass; /* RFC 1929 */
+    const char *name;        /* ATYP 3 name instead of HOST */
     unsigned timeout;
-    unsigned ramp;                 /* at most this many streams opening at once; 0: all */
+    unsigned ramp; /* at most this many streams opening at once; 0: all */
 };
 
 struct cconn {
     int fd, st;
     uint32_t seed;
     struct gen gtx, grx;
-    uint64_t tx_left;          /* payload bytes not yet put into buf */
-    uint64_t rx;               /* payload bytes received and checked */
-    int hdr_sent;              /* header placed into buf */
+    uint64_t tx_left; /* payload bytes not yet put into buf */
+    uint64_t rx;      /* payload bytes received and checked */
+    int hdr_sent;     /* header placed into buf */
     int wr_shut, rd_eof;
-    int xwait;                 /* X_*: the SOCKS reply we wait for */
-    unsigned char in[300];     /* SOCKS replies and the U status */
+    int xwait;             /* X_*: the SOCKS reply we wait for */
+    unsigned char in[300]; /* SOCKS replies and the U status */
     size_t in_have, in_need;
-    unsigned char *buf;        /* pending output: buf[off .. off+len) */
+    unsigned char *buf; /* pending output: buf[off .. off+len) */
     size_t cap, off, len;
 };
 
@@ -566,18 +571,15 @@ static void fail(unsigned idx, uint64_t off, const char *why, int socks_reply)
     for (i = 0; i < O->streams; i++)
         done += C[i].st == C_DONE;
     printf("FAIL stream=%u offset=%llu reason=%s", idx, (unsigned long long)off, why);
-    if (socks_reply >= 0)
-        printf(" socks-reply=%d", socks_reply);
-    printf(" done=%u/%u usec=%llu\n", done, O->streams,
-           (unsigned long long)(now_usec() - t_start));
+    if (socks_reply >= 0) printf(" socks-reply=%d", socks_reply);
+    printf(" done=%u/%u usec=%llu\n", done, O->streams, (unsigned long long)(now_usec() - t_start));
     fflush(stdout);
     exit(1);
 }
 
 static void cc_append(struct cconn *c, const void *p, size_t n)
 {
-    if (c->len == 0)
-        c->off = 0;
+    if (c->len == 0) c->off = 0;
     memcpy(c->buf + c->off + c->len, p, n);
     c->len += n;
 }
@@ -585,8 +587,7 @@ static void cc_append(struct cconn *c, const void *p, size_t n)
 static void socks_greeting(struct cconn *c)
 {
     unsigned char m[3] = {5, 1, 0};
-    if (O->user != NULL)
-        m[2] = 2;
+    if (O->user != NULL) m[2] = 2;
     cc_append(c, m, 3);
 }
 
@@ -609,7 +610,9 @@ static void socks_connect(struct cconn *c)
     const char *name = O->name != NULL ? O->name : O->host;
     struct in_addr a4;
     struct in6_addr a6;
-    m[0] = 5; m[1] = 1; m[2] = 0;
+    m[0] = 5;
+    m[1] = 1;
+    m[2] = 0;
     if (O->name == NULL && inet_pton(AF_INET, O->host, &a4) == 1) {
         m[3] = 1;
         memcpy(m + 4, &a4, 4);
@@ -633,8 +636,7 @@ static void socks_connect(struct cconn *c)
 /* Puts the header and as much payload as fits into the send buffer. */
 static void cc_refill(struct cconn *c)
 {
-    if (c->len == 0)
-        c->off = 0;
+    if (c->len == 0) c->off = 0;
     if (!c->hdr_sent) {
         unsigned char h[HDR_LEN];
         h[0] = (unsigned char)O->mode;
@@ -660,7 +662,7 @@ static void cc_start_data(struct cconn *c)
     c->st = C_DATA;
     c->tx_left = O->mode == 'D' ? 0 : O->bytes;
     c->in_have = 0;
-    c->in_need = 9;  /* U: status + count */
+    c->in_need = 9; /* U: status + count */
     cc_refill(c);
 }
 
@@ -676,8 +678,7 @@ static void cc_start(struct cconn *c)
     c->in_need = 2;
     socks_greeting(c);
     if (O->pipeline) {
-        if (O->user != NULL)
-            socks_auth(c);
+        if (O->user != NULL) socks_auth(c);
         socks_connect(c);
     }
 }
@@ -690,14 +691,10 @@ static int cc_sent_all(const struct cconn *c)
 static short cc_events(const struct cconn *c)
 {
     short ev = 0;
-    if (c->st == C_DONE)
-        return 0;
-    if (c->st == C_CONNECTING)
-        return POLLOUT;
-    if (c->len > 0 || (c->st == C_DATA && c->tx_left > 0))
-        ev |= POLLOUT;
-    if (c->st == C_SOCKS || !c->rd_eof)
-        ev |= POLLIN;
+    if (c->st == C_DONE) return 0;
+    if (c->st == C_CONNECTING) return POLLOUT;
+    if (c->len > 0 || (c->st == C_DATA && c->tx_left > 0)) ev |= POLLOUT;
+    if (c->st == C_SOCKS || !c->rd_eof) ev |= POLLIN;
     return ev;
 }
 
@@ -713,24 +710,20 @@ static void cc_done(struct cconn *c)
 /* Is this stream finished (after a read or write)? */
 static void cc_check_done(struct cconn *c)
 {
-    if (c->st != C_DATA)
-        return;
+    if (c->st != C_DATA) return;
     if (O->halfclose && cc_sent_all(c) && !c->wr_shut) {
         shutdown(c->fd, SHUT_WR);
         c->wr_shut = 1;
     }
     switch (O->mode) {
     case 'E':
-        if (c->rx == O->bytes && (!O->halfclose || c->rd_eof))
-            cc_done(c);
+        if (c->rx == O->bytes && (!O->halfclose || c->rd_eof)) cc_done(c);
         break;
     case 'U':
-        if (c->in_have == 9 && cc_sent_all(c))
-            cc_done(c);
+        if (c->in_have == 9 && cc_sent_all(c)) cc_done(c);
         break;
     case 'D':
-        if (c->rd_eof)
-            cc_done(c);
+        if (c->rd_eof) cc_done(c);
         break;
     }
 }
@@ -739,8 +732,7 @@ static void cc_socks_reply(struct cconn *c, unsigned idx)
 {
     const unsigned char *r = c->in;
     if (c->xwait == X_GREET) {
-        if (r[0] != 5)
-            fail(idx, 0, "socks-bad-version", -1);
+        if (r[0] != 5) fail(idx, 0, "socks-bad-version", -1);
         if (r[1] != (O->user != NULL ? 2 : 0)) {
             char why[40];
             snprintf(why, sizeof why, "socks-method-0x%02x", r[1]);
@@ -762,19 +754,23 @@ static void cc_socks_reply(struct cconn *c, unsigned idx)
         }
         c->xwait = X_CONNECT;
         c->in_need = 5;
-        if (!O->pipeline)
-            socks_connect(c);
+        if (!O->pipeline) socks_connect(c);
     } else if (c->in_need == 5) {
         /* VER REP RSV ATYP and the first address byte: now we know the length */
-        if (r[0] != 5)
-            fail(idx, 0, "socks-bad-version", -1);
-        if (r[1] != 0)
-            fail(idx, 0, "socks-refused", r[1]);
+        if (r[0] != 5) fail(idx, 0, "socks-bad-version", -1);
+        if (r[1] != 0) fail(idx, 0, "socks-refused", r[1]);
         switch (r[3]) {
-        case 1: c->in_need = 4 + 4 + 2; break;
-        case 4: c->in_need = 4 + 16 + 2; break;
-        case 3: c->in_need = 4 + 1 + (size_t)r[4] + 2; break;
-        default: fail(idx, 0, "socks-bad-atyp", -1);
+        case 1:
+            c->in_need = 4 + 4 + 2;
+            break;
+        case 4:
+            c->in_need = 4 + 16 + 2;
+            break;
+        case 3:
+            c->in_need = 4 + 1 + (size_t)r[4] + 2;
+            break;
+        default:
+            fail(idx, 0, "socks-bad-atyp", -1);
         }
         return;
     } else {
@@ -790,22 +786,18 @@ static void cc_read(struct cconn *c, unsigned idx)
     if (c->st == C_SOCKS || (c->st == C_DATA && O->mode == 'U')) {
         /* byte-exact reads: never read past the message we expect */
         if (c->in_have == c->in_need) {
-            r = read(c->fd, rxbuf, 1);  /* U after the status: expect EOF */
-            if (r > 0)
-                fail(idx, 0, "extra-data-after-status", -1);
+            r = read(c->fd, rxbuf, 1); /* U after the status: expect EOF */
+            if (r > 0) fail(idx, 0, "extra-data-after-status", -1);
         } else {
             r = read(c->fd, c->in + c->in_have, c->in_need - c->in_have);
         }
-        if (r == 0)
-            fail(idx, c->rx, c->st == C_SOCKS ? "socks-eof" : "eof-before-status", -1);
+        if (r == 0) fail(idx, c->rx, c->st == C_SOCKS ? "socks-eof" : "eof-before-status", -1);
         if (r < 0) {
-            if (would_block())
-                return;
+            if (would_block()) return;
             fail(idx, c->rx, strerror(errno), -1);
         }
         c->in_have += (size_t)r;
-        if (c->in_have < c->in_need)
-            return;
+        if (c->in_have < c->in_need) return;
         if (c->st == C_SOCKS) {
             while (c->st == C_SOCKS && c->in_have == c->in_need)
                 cc_socks_reply(c, idx);
@@ -822,21 +814,17 @@ static void cc_read(struct cconn *c, unsigned idx)
     }
     r = read(c->fd, rxbuf, CHUNK);
     if (r < 0) {
-        if (!would_block())
-            fail(idx, c->rx, strerror(errno), -1);
+        if (!would_block()) fail(idx, c->rx, strerror(errno), -1);
         return;
     }
     if (r == 0) {
-        if (c->rx != O->bytes)
-            fail(idx, c->rx, "eof-early", -1);
+        if (c->rx != O->bytes) fail(idx, c->rx, "eof-early", -1);
         c->rd_eof = 1;
     } else {
         size_t ok;
-        if ((uint64_t)r > O->bytes - c->rx)
-            fail(idx, O->bytes, "extra-data", -1);
+        if ((uint64_t)r > O->bytes - c->rx) fail(idx, O->bytes, "extra-data", -1);
         ok = gen_check(&c->grx, rxbuf, (size_t)r);
-        if (ok != (size_t)r)
-            fail(idx, c->rx + ok, "data-mismatch", -1);
+        if (ok != (size_t)r) fail(idx, c->rx + ok, "data-mismatch", -1);
         c->rx += (uint64_t)r;
     }
     cc_check_done(c);
@@ -856,20 +844,16 @@ static void cc_write(struct cconn *c, unsigned idx)
         }
         cc_start(c);
     }
-    if (c->st == C_DATA)
-        cc_refill(c);
-    if (c->len == 0)
-        return;
+    if (c->st == C_DATA) cc_refill(c);
+    if (c->len == 0) return;
     w = write(c->fd, c->buf + c->off, c->len);
     if (w < 0) {
-        if (!would_block())
-            fail(idx, c->rx, strerror(errno), -1);
+        if (!would_block()) fail(idx, c->rx, strerror(errno), -1);
         return;
     }
     c->off += (size_t)w;
     c->len -= (size_t)w;
-    if (c->st == C_DATA)
-        cc_refill(c);
+    if (c->st == C_DATA) cc_refill(c);
     cc_check_done(c);
 }
 
@@ -882,8 +866,7 @@ static int cc_open(struct cconn *c, unsigned idx)
     c->cap = want < BUF_MIN ? BUF_MIN : want > BUF_MAX ? BUF_MAX : (size_t)want;
     c->buf = malloc(c->cap);
     c->fd = socket(O->dst.ss_family, SOCK_STREAM, 0);
-    if (c->buf == NULL || c->fd < 0 || set_nonblock(c->fd) != 0)
-        return -1;
+    if (c->buf == NULL || c->fd < 0 || set_nonblock(c->fd) != 0) return -1;
     c->st = C_CONNECTING;
     if (connect(c->fd, (const struct sockaddr *)&O->dst, O->dstlen) == 0)
         cc_start(c);
@@ -901,8 +884,7 @@ static int client_main(int argc, char **argv)
     uint64_t deadline;
     int a;
 
-    if (argc < 4)
-        return usage();
+    if (argc < 4) return usage();
     o.host = argv[0];
     o.port = atoi(argv[1]);
     o.mode = argv[2][0];
@@ -922,8 +904,7 @@ static int client_main(int argc, char **argv)
             o.halfclose = 1;
             continue;
         }
-        if (val == NULL)
-            return usage();
+        if (val == NULL) return usage();
         a++;
         if (strcmp(arg, "--streams") == 0) {
             o.streams = (unsigned)strtoul(val, NULL, 10);
@@ -942,18 +923,15 @@ static int client_main(int argc, char **argv)
         } else if (strcmp(arg, "--socks-user") == 0) {
             static char up[520];
             char *colon;
-            if (strlen(val) >= sizeof up)
-                return usage();
+            if (strlen(val) >= sizeof up) return usage();
             strcpy(up, val);
             colon = strchr(up, ':');
-            if (colon == NULL || colon - up > 255 || strlen(colon + 1) > 255)
-                return usage();
+            if (colon == NULL || colon - up > 255 || strlen(colon + 1) > 255) return usage();
             *colon = '\0';
             o.user = up;
             o.pass = colon + 1;
         } else if (strcmp(arg, "--socks-name") == 0) {
-            if (strlen(val) > 255)
-                return usage();
+            if (strlen(val) > 255) return usage();
             o.name = val;
         } else {
             return usage();
@@ -990,7 +968,7 @@ static int client_main(int argc, char **argv)
     for (;;) {
         nfds_t np = 0;
         uint64_t now = now_usec();
-        unsigned busy = 0;  /* streams connecting or in the SOCKS handshake */
+        unsigned busy = 0; /* streams connecting or in the SOCKS handshake */
         int ms;
         for (i = 0; i < opened; i++)
             busy += C[i].st == C_CONNECTING || C[i].st == C_SOCKS;
@@ -1003,27 +981,26 @@ static int client_main(int argc, char **argv)
         }
         left = o.streams - opened;
         for (i = 0; i < opened; i++) {
-            if (C[i].st == C_DONE)
-                continue;
+            if (C[i].st == C_DONE) continue;
             left++;
             pfd[np].fd = C[i].fd;
             pfd[np].events = cc_events(&C[i]);
             map[np++] = i;
         }
-        if (left == 0)
-            break;
+        if (left == 0) break;
         if (now >= deadline) {
             for (i = 0; C[i].st == C_DONE; i++)
                 ;
             fail(i, C[i].rx,
-                 C[i].st == C_IDLE ? "timeout-not-started" :
-                 C[i].st == C_CONNECTING ? "timeout-connecting" :
-                 C[i].st == C_SOCKS ? "timeout-in-socks" : "timeout", -1);
+                 C[i].st == C_IDLE         ? "timeout-not-started"
+                 : C[i].st == C_CONNECTING ? "timeout-connecting"
+                 : C[i].st == C_SOCKS      ? "timeout-in-socks"
+                                           : "timeout",
+                 -1);
         }
         ms = (int)((deadline - now) / 1000u) + 1;
         if (poll(pfd, np, ms > 1000 ? 1000 : ms) < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             fprintf(stderr, "blast client: poll: %s\n", strerror(errno));
             return 1;
         }
@@ -1038,16 +1015,13 @@ static int client_main(int argc, char **argv)
         }
     }
     printf("ok streams=%u bytes=%llu usec=%llu\n", o.streams,
-           (unsigned long long)(o.bytes * o.streams),
-           (unsigned long long)(now_usec() - t_start));
+           (unsigned long long)(o.bytes * o.streams), (unsigned long long)(now_usec() - t_start));
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "server") == 0)
-        return server_main(argc - 2, argv + 2);
-    if (argc >= 2 && strcmp(argv[1], "client") == 0)
-        return client_main(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "server") == 0) return server_main(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "client") == 0) return client_main(argc - 2, argv + 2);
     return usage();
 }

@@ -94,11 +94,14 @@ static int vec_load(const char *dir, const char *file, struct vrec **out)
                 }
                 struct vrec *r = &v[nv - 1];
                 char *k = line, *ke = eq;
-                while (ke > k && ke[-1] == ' ') ke--;
+                while (ke > k && ke[-1] == ' ')
+                    ke--;
                 const char *h = eq + 1;
-                while (*h == ' ') h++;
+                while (*h == ' ')
+                    h++;
                 size_t hn = strlen(h);
-                while (hn > 0 && (h[hn - 1] == ' ' || h[hn - 1] == '\r')) hn--;
+                while (hn > 0 && (h[hn - 1] == ' ' || h[hn - 1] == '\r'))
+                    hn--;
                 if (r->n < VMAX) {
                     snprintf(r->name[r->n], sizeof r->name[r->n], "%.*s", (int)(ke - k), k);
                     r->val[r->n] = malloc(hn + 1);
@@ -133,7 +136,8 @@ static const uint8_t *vget(const struct vrec *r, const char *name, size_t *len)
 static void vec_free(struct vrec *v, int n)
 {
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < v[i].n; j++) free(v[i].val[j]);
+        for (int j = 0; j < v[i].n; j++)
+            free(v[i].val[j]);
     free(v);
 }
 
@@ -200,8 +204,10 @@ static void t_poly1305(const char *dir)
     CHECK(n >= 10, "want the RFC 8439 2.5.2 and A.3 vectors (%d)", n);
     /* both limb sizes agree on every length around block boundaries */
     uint8_t key[32], msg[300], t1[16], t2[16];
-    for (int i = 0; i < 32; i++) key[i] = (uint8_t)(0xf0 ^ i * 37);
-    for (int i = 0; i < 300; i++) msg[i] = (uint8_t)(i * 7 + 1);
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(0xf0 ^ i * 37);
+    for (int i = 0; i < 300; i++)
+        msg[i] = (uint8_t)(i * 7 + 1);
     int agree = 1;
     for (size_t len = 0; len <= 300; len++) {
         poly_26(t1, msg, len, key);
@@ -265,7 +271,8 @@ static void t_chacha20(const char *dir)
             continue;
         }
         uint32_t c0 = 0;
-        for (size_t j = 0; j < cn; j++) c0 = c0 << 8 | ctr[j];
+        for (size_t j = 0; j < cn; j++)
+            c0 = c0 << 8 | ctr[j];
         uint8_t *buf = malloc(pn + 1);
         memcpy(buf, pt, pn);
         ci.chacha(k, nonce, c0, buf, pn);
@@ -344,7 +351,8 @@ static void t_kex(const char *dir)
     size_t n_vc, n_vs, n_ic, n_is;
     const uint8_t *vc = vget(v, "v_c", &n_vc), *vs = vget(v, "v_s", &n_vs);
     const uint8_t *ic = vget(v, "i_c", &n_ic), *is = vget(v, "i_s", &n_is);
-    const uint8_t *esk = vget(v, "esk", NULL), *qc = vget(v, "q_c", NULL), *qs = vget(v, "q_s", NULL);
+    const uint8_t *esk = vget(v, "esk", NULL), *qc = vget(v, "q_c", NULL),
+                  *qs = vget(v, "q_s", NULL);
     const uint8_t *hsk = vget(v, "host_sk", NULL), *hpk = vget(v, "host_pk", NULL);
     const uint8_t *h = vget(v, "h", NULL);
     struct ssh *c = kat_conn();
@@ -388,7 +396,8 @@ static void t_kex(const char *dir)
         CHECK(memcmp(c->kx->iv_rx, vget(v, "iv_s2c", NULL), 12) == 0, "IV s2c");
         CHECK(memcmp(c->kx->key_tx, vget(v, "key_c2s", NULL), 64) == 0, "key c2s");
         CHECK(memcmp(c->kx->key_rx, vget(v, "key_s2c", NULL), 64) == 0, "key s2c");
-        CHECK(c->tx.alg == &ci_algs[0] && c->tx.seq == 2, "NEWKEYS sent, strict: seq reset, then 2 auth packets");
+        CHECK(c->tx.alg == &ci_algs[0] && c->tx.seq == 2,
+              "NEWKEYS sent, strict: seq reset, then 2 auth packets");
     } else {
         CHECK(0, "no keys derived");
     }
@@ -452,8 +461,10 @@ static int wire(const void *bytes, size_t n, int version_done, struct ssh **out)
     buf_append(&c->in, bytes, n);
     tp_input(c);
     int e = c->err;
-    if (out) *out = c;
-    else tp_free(c);
+    if (out)
+        *out = c;
+    else
+        tp_free(c);
     return e;
 }
 
@@ -572,7 +583,8 @@ static void t_known_hosts(void)
     CHECK(kh_check(path, "a.example", 2222, k1, where, sizeof where) == KH_UNKNOWN, "other port");
     CHECK(kh_check(path, "b.example", 2222, k2, where, sizeof where) == KH_OK, "[host]:port");
     CHECK(kh_check(path, "b.example", 2222, k1, where, sizeof where) == KH_CHANGED &&
-              strstr(where, ":2"), "changed, with file:line (%s)", where);
+              strstr(where, ":2"),
+          "changed, with file:line (%s)", where);
     /* patterns, negation, a hashed entry, markers and other key types */
     struct key k;
     memset(&k, 0, sizeof k);
@@ -644,8 +656,10 @@ static int socks_feed(const uint8_t *in, size_t n, size_t step, uint8_t *reply, 
     ssize_t got = read(peer, reply, 64);
     *rn = got > 0 ? (size_t)got : 0;
     close(peer);
-    if (out) *out = ch;
-    else ch_finish(ch, 0);
+    if (out)
+        *out = ch;
+    else
+        ch_finish(ch, 0);
     return r;
 }
 
@@ -655,8 +669,9 @@ static void t_socks(void)
     uint8_t rep[64];
     size_t rn;
     struct chan *ch;
-    static const uint8_t name_req[] = {5, 1, 0, 5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l',
-                                       'e', '.', 'c', 'o', 'm', 0x01, 0xbb, 'G', 'E', 'T'};
+    static const uint8_t name_req[] = {5,   1,   0,   5,    1,    0,   3,   11,
+                                       'e', 'x', 'a', 'm',  'p',  'l', 'e', '.',
+                                       'c', 'o', 'm', 0x01, 0xbb, 'G', 'E', 'T'};
     for (size_t step = 1; step <= sizeof name_req; step += step < 4 ? 1 : 9) {
         int r = socks_feed(name_req, sizeof name_req, step, rep, &rn, &ch);
         CHECK(r == 1 && ch->host && strcmp(ch->host, "example.com") == 0 && ch->port == 443,
@@ -669,12 +684,14 @@ static void t_socks(void)
     }
     static const uint8_t v4[] = {5, 1, 0, 5, 1, 0, 1, 10, 1, 2, 3, 0, 80};
     CHECK(socks_feed(v4, sizeof v4, sizeof v4, rep, &rn, &ch) == 1 &&
-              strcmp(ch->host, "10.1.2.3") == 0 && ch->port == 80 && !ch->sx, "IPv4");
+              strcmp(ch->host, "10.1.2.3") == 0 && ch->port == 80 && !ch->sx,
+          "IPv4");
     ch_finish(ch, 0);
-    static const uint8_t v6[] = {5, 1, 0, 5, 1, 0, 4, 0x20, 1, 0xd, 0xb8, 0, 0, 0, 0,
-                                 0, 0, 0, 0, 0, 0, 0, 1, 0x1f, 0x90};
-    CHECK(socks_feed(v6, sizeof v6, 5, rep, &rn, &ch) == 1 && strcmp(ch->host, "2001:db8::1") == 0 &&
-              ch->port == 8080, "IPv6");
+    static const uint8_t v6[] = {5, 1, 0, 5, 1, 0, 4, 0x20, 1, 0xd, 0xb8, 0,   0,
+                                 0, 0, 0, 0, 0, 0, 0, 0,    0, 1,   0x1f, 0x90};
+    CHECK(socks_feed(v6, sizeof v6, 5, rep, &rn, &ch) == 1 &&
+              strcmp(ch->host, "2001:db8::1") == 0 && ch->port == 8080,
+          "IPv6");
     ch_finish(ch, 0);
     static const uint8_t bind[] = {5, 1, 0, 5, 2, 0, 1, 1, 2, 3, 4, 0, 80};
     CHECK(socks_feed(bind, sizeof bind, 100, rep, &rn, NULL) == -1 && rn == 12 && rep[3] == 7,
@@ -686,22 +703,23 @@ static void t_socks(void)
     CHECK(socks_feed(ver, sizeof ver, 100, rep, &rn, NULL) == -1 && rn == 8 && rep[1] == 0x5b,
           "SOCKS4 gets a SOCKS4 rejection");
     static const uint8_t noauth[] = {5, 1, 2};
-    CHECK(socks_feed(noauth, sizeof noauth, 100, rep, &rn, NULL) == -1 && rn == 2 &&
-              rep[1] == 0xff, "no acceptable method");
+    CHECK(socks_feed(noauth, sizeof noauth, 100, rep, &rn, NULL) == -1 && rn == 2 && rep[1] == 0xff,
+          "no acceptable method");
     static const uint8_t badver[] = {5, 1, 0, 6, 1, 0, 1, 1, 2, 3, 4, 0, 80};
-    CHECK(socks_feed(badver, sizeof badver, 100, rep, &rn, NULL) == -1 && rn == 12 &&
-              rep[3] == 1, "request with version 6");
+    CHECK(socks_feed(badver, sizeof badver, 100, rep, &rn, NULL) == -1 && rn == 12 && rep[3] == 1,
+          "request with version 6");
     static const uint8_t empty[] = {5, 1, 0, 5, 1, 0, 3, 0, 0, 80};
     CHECK(socks_feed(empty, sizeof empty, 100, rep, &rn, NULL) == -1, "empty host name");
     /* RFC 1929 */
     sx_cfg.user = "user", sx_cfg.pass = "secret";
-    static const uint8_t auth[] = {5, 2, 0, 2, 1, 4, 'u', 's', 'e', 'r', 6, 's', 'e', 'c', 'r',
-                                   'e', 't', 5, 1, 0, 1, 1, 2, 3, 4, 0, 80};
+    static const uint8_t auth[] = {5,   2,   0,   2, 1, 4, 'u', 's', 'e', 'r', 6, 's', 'e', 'c',
+                                   'r', 'e', 't', 5, 1, 0, 1,   1,   2,   3,   4, 0,   80};
     CHECK(socks_feed(auth, sizeof auth, 3, rep, &rn, &ch) == 1 && rn == 4 && rep[1] == 2 &&
-              rep[3] == 0, "username/password accepted");
+              rep[3] == 0,
+          "username/password accepted");
     ch_finish(ch, 0);
-    static const uint8_t badpw[] = {5, 1, 2, 1, 4, 'u', 's', 'e', 'r', 6, 's', 'e', 'c', 'r',
-                                    'e', 'x', 5, 1, 0, 1, 1, 2, 3, 4, 0, 80};
+    static const uint8_t badpw[] = {5,   1,   2,   1, 4, 'u', 's', 'e', 'r', 6, 's', 'e', 'c',
+                                    'r', 'e', 'x', 5, 1, 0,   1,   1,   2,   3, 4,   0,   80};
     CHECK(socks_feed(badpw, sizeof badpw, 100, rep, &rn, NULL) == -1 && rn == 4 && rep[3] == 1,
           "wrong password refused");
     CHECK(socks_feed(name_req, sizeof name_req, 100, rep, &rn, NULL) == -1 && rep[1] == 0xff,
@@ -727,7 +745,8 @@ static void t_cfg(void)
     const struct opt *L = cfg_find_short('L', C_CONNECT);
     CHECK(cfg_apply(L, "8080:example.com:80") == NULL && cfg.nloc == 1 &&
               strcmp(cfg.loc[0].lhost, "127.0.0.1") == 0 && cfg.loc[0].lport == 8080 &&
-              strcmp(cfg.loc[0].host, "example.com") == 0 && cfg.loc[0].port == 80, "-L short");
+              strcmp(cfg.loc[0].host, "example.com") == 0 && cfg.loc[0].port == 80,
+          "-L short");
     CHECK(cfg_apply(L, "[::1]:8080:[2001:db8::1]:443") == NULL && cfg.nloc == 2 &&
               strcmp(cfg.loc[1].lhost, "::1") == 0 && strcmp(cfg.loc[1].host, "2001:db8::1") == 0,
           "-L with IPv6");
@@ -737,7 +756,8 @@ static void t_cfg(void)
     CHECK(cfg_apply(D, "1080") == NULL && strcmp(cfg.dyn[0].lhost, "127.0.0.1") == 0, "-D port");
     CHECK(cfg_apply(D, "0.0.0.0:1081") == NULL && strcmp(cfg.dyn[1].lhost, "0.0.0.0") == 0, "-D");
     CHECK(cfg_destination("me@host.example:2200") == NULL && strcmp(cfg.user, "me") == 0 &&
-              strcmp(cfg.host, "host.example") == 0 && cfg.port == 2200, "user@host:port");
+              strcmp(cfg.host, "host.example") == 0 && cfg.port == 2200,
+          "user@host:port");
     CHECK(cfg_destination("[2001:db8::1]:22") == NULL && strcmp(cfg.host, "2001:db8::1") == 0,
           "[v6]:port");
     CHECK(cfg_destination("2001:db8::2") == NULL && strcmp(cfg.host, "2001:db8::2") == 0,
@@ -1142,16 +1162,18 @@ static int cli(int argc, char **argv)
     size_t n = 0;
     if (argc == 3 && strcmp(argv[1], "ed-pub") == 0 && unhex(seed, argv[2], 64) == 32) {
         ed_pubkey(pk, seed);
-        for (int i = 0; i < 32; i++) printf("%02x", pk[i]);
+        for (int i = 0; i < 32; i++)
+            printf("%02x", pk[i]);
         printf("\n");
         return 0;
     }
-    char *m = argc == 4 || argc == 5 ? file_read(argv[argc - 1], 1u << 24, &n, err, sizeof err)
-                                     : NULL;
+    char *m =
+        argc == 4 || argc == 5 ? file_read(argv[argc - 1], 1u << 24, &n, err, sizeof err) : NULL;
     if (argc == 4 && strcmp(argv[1], "ed-sign") == 0 && m && unhex(seed, argv[2], 64) == 32) {
         ed_pubkey(pk, seed);
         ed_sign(sig, seed, pk, (uint8_t *)m, n);
-        for (int i = 0; i < 64; i++) snprintf(hex + 2 * i, 3, "%02x", sig[i]);
+        for (int i = 0; i < 64; i++)
+            snprintf(hex + 2 * i, 3, "%02x", sig[i]);
         printf("%s\n", hex);
         free(m);
         return 0;
