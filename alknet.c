@@ -2666,6 +2666,7 @@ struct ssh {
     int64_t t_start, t_rx, t_kex, t_close;
     unsigned ka_out; /* keepalives sent and not yet answered */
     int64_t t_ka;    /* when the last keepalive went out */
+    int64_t grace_ms, keepalive_ms; /* time to get authenticated; keepalive interval (0: off) */
     char peer[64];   /* "addr:port" */
     uint64_t rx_total, tx_total;
 };
@@ -3544,7 +3545,8 @@ static struct {
     size_t nch, capch;
     struct lsn **lsn;
     size_t nlsn;
-    struct ssh *ssh[1]; /* the client has one transport */
+    struct ssh **ssh;   /* connections (the client has one) */
+    size_t nssh, capssh;
     int sig[2];         /* self-pipe: signal number bytes */
     int quit;
     int64_t now;
@@ -4476,11 +4478,72 @@ static void ch_free(struct chan *ch)
     free(ch);
 }
 
-static void cl_service(void);                      /* SECTION 16 */
-static void cl_on_signal(int sig);                 /* SECTION 16 */
-static void cl_lost(struct ssh *c);                /* SECTION 16 */
-static void cl_conn_ready(void);                   /* SECTION 16 */
-static void cl_stdio_ended(const struct chan *ch); /* SECTION 16 */
+/*
+ * What the loop asks of the role it runs (`connect` or `serve`): upkeep at
+ * the start of each pass, signals, a connection or stream that ended, and
+ * the client's connect() in progress. Set once by cl_run or sv_run.
+ */
+struct ev_role {
+    void (*service)(void);
+    void (*on_signal)(int sig);
+    void (*conn_lost)(struct ssh *c);       /* before it is freed */
+    void (*stream_ended)(const struct chan *ch); /* before it is freed */
+    void (*connect_ready)(void);
+};
+static const struct ev_role *role;
+
+static void ev_add_conn(struct ssh *c)
+{
+    if (ev.nssh == ev.capssh) {
+        ev.capssh = ev.capssh ? ev.capssh * 2 : 16;
+        ev.ssh = xrealloc(ev.ssh, ev.capssh * sizeof *ev.ssh);
+    }
+    ev.ssh[ev.nssh++] = c;
+}
+
+/*
+ * Per-pass upkeep of one connection, for both roles: the deadline for
+ * getting authenticated, our own rekey (spec 2: after 1 GiB either way or
+ * one hour), and keepalives (RFC 4254 4: a global request the peer must
+ * answer; ALK_KEEPALIVE_COUNT unanswered ones mean the peer is gone).
+ */
+static void tp_service(struct ssh *c)
+{
+    if (c->ph == TP_5_CLOSING) return;
+    if (c->ph < TP_4_OPEN) {
+        int64_t limit = c->t_start + c->grace_ms;
+        if (ev.now >= limit) {
+            tp_fail(c, -E_TIMEOUT, "not authenticated within %lld s", (long long)c->grace_ms / 1000);
+            return;
+        }
+        ev_deadline(limit);
+        return;
+    }
+    if (!c->kx && (c->tx.bytes >= ALK_REKEY_BYTES || c->rx.bytes >= ALK_REKEY_BYTES ||
+                   ev.now - c->t_kex >= ALK_REKEY_MS))
+        kex_start(c);
+    ev_deadline(c->t_kex + ALK_REKEY_MS);
+    if (c->keepalive_ms) {
+        int64_t due = MAX(c->t_rx, c->t_ka) + c->keepalive_ms;
+        if (ev.now >= due) {
+            if (c->ka_out >= ALK_KEEPALIVE_COUNT) {
+                tp_fail(c, -E_TIMEOUT, "%s did not answer %d keepalives in %lld s: the peer or the "
+                        "path is dead", c->peer, ALK_KEEPALIVE_COUNT,
+                        (long long)c->keepalive_ms * ALK_KEEPALIVE_COUNT / 1000);
+                return;
+            }
+            struct wr w = tp_begin(c, 64);
+            wr_u8(&w, MSG_GLOBAL_REQUEST);
+            wr_cstr(&w, "keepalive@openssh.com");
+            wr_u8(&w, 1);
+            tp_end(c, &w);
+            c->ka_out++;
+            c->t_ka = ev.now;
+            due = ev.now + c->keepalive_ms;
+        }
+        ev_deadline(due);
+    }
+}
 
 static void ev_build(void)
 {
@@ -4488,7 +4551,7 @@ static void ev_build(void)
     evp.wake = 0;
     ev.now = now_ms();
     ev_add(ev.sig[0], POLLIN, K_SIG, NULL);
-    cl_service();
+    role->service();
     for (size_t i = 0; i < ev.nch; i++) {
         struct chan *ch = ev.ch[i];
         ch_service(ch);
@@ -4506,20 +4569,22 @@ static void ev_build(void)
             if (w) ev_add(ch->wfd, w, K_CHW, ch);
         }
     }
-    struct ssh *c = ev.ssh[0];
-    if (c && !c->dead) {
+    for (size_t i = 0; i < ev.nssh; i++) {
+        struct ssh *c = ev.ssh[i];
+        if (c->dead) continue;
+        tp_service(c);
         if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set in upkeep */
         if (c->out.len > 0 && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
         if (c->ph == TP_5_CLOSING && (c->out.len == 0 || ev.now >= c->t_close)) {
             c->dead = 1;
             ev_deadline(ev.now);
-        } else {
-            short e = 0;
-            if (c->ph != TP_5_CLOSING && c->out.len < ALK_OBUF_MAX) e |= POLLIN;
-            if (c->out.len > 0) e |= POLLOUT;
-            ev_add(c->fd, e, K_SSH, c);
-            if (c->ph == TP_5_CLOSING) ev_deadline(c->t_close);
+            continue;
         }
+        short e = 0;
+        if (c->ph != TP_5_CLOSING && c->out.len < ALK_OBUF_MAX) e |= POLLIN;
+        if (c->out.len > 0) e |= POLLOUT;
+        ev_add(c->fd, e, K_SSH, c);
+        if (c->ph == TP_5_CLOSING) ev_deadline(c->t_close);
     }
     for (size_t i = 0; i < ev.nlsn; i++) {
         struct lsn *l = ev.lsn[i];
@@ -4542,14 +4607,14 @@ static void ev_dispatch(void)
             uint8_t b[16];
             ssize_t n = read(ev.sig[0], b, sizeof b);
             for (ssize_t j = 0; j < n; j++)
-                cl_on_signal(b[j]);
+                role->on_signal(b[j]);
             break;
         }
         case K_LSN:
             lsn_accept(o);
             break;
         case K_CONN:
-            cl_conn_ready();
+            role->connect_ready();
             break;
         case K_SSH: {
             struct ssh *c = o;
@@ -4563,7 +4628,7 @@ static void ev_dispatch(void)
             struct chan *ch = o;
             if (ch->dead) break;
             short want = evp.pfd[i].events;
-            if ((re & POLLERR) && !(want & POLLIN)) {
+            if ((re & POLLERR) && !(want & (POLLIN | POLLOUT))) {
                 ch_local_failed(ch, ECONNRESET);
                 break;
             }
@@ -4584,12 +4649,16 @@ static void ev_dispatch(void)
 
 static void ev_reap(void)
 {
-    struct ssh *c = ev.ssh[0];
-    if (c && c->dead) {
-        for (size_t i = 0; i < ev.nch; i++)
-            if (ev.ch[i]->c == c && !ev.ch[i]->dead) ch_transport_lost(ev.ch[i]);
-        ev.ssh[0] = NULL;
-        cl_lost(c);
+    for (size_t i = 0; i < ev.nssh;) {
+        struct ssh *c = ev.ssh[i];
+        if (!c->dead) {
+            i++;
+            continue;
+        }
+        for (size_t j = 0; j < ev.nch; j++)
+            if (ev.ch[j]->c == c && !ev.ch[j]->dead) ch_transport_lost(ev.ch[j]);
+        ev.ssh[i] = ev.ssh[--ev.nssh];
+        role->conn_lost(c);
         tp_free(c);
     }
     for (size_t i = 0; i < ev.nch;) {
@@ -4598,7 +4667,7 @@ static void ev_reap(void)
             i++;
             continue;
         }
-        if (ch->kind == CK_STDIO) cl_stdio_ended(ch);
+        role->stream_ended(ch);
         ev.ch[i] = ev.ch[--ev.nch];
         ev.ch[i]->idx = i;
         ch_free(ch);
@@ -4700,6 +4769,7 @@ struct cfg {
 static struct cfg cfg;
 
 static struct {
+    struct ssh *c;              /* the transport, while there is one */
     struct addrinfo *ai, *next; /* addresses of the server to try */
     int cfd;                    /* connect() in progress */
     int64_t cdeadline;
@@ -4719,7 +4789,7 @@ static struct {
 static void cl_finish(int code)
 {
     if (!cl.done) cl.done = 1, cl.code = code;
-    struct ssh *c = ev.ssh[0];
+    struct ssh *c = cl.c;
     if (cl.cfd >= 0) { /* a connect() still in progress */
         close(cl.cfd);
         cl.cfd = -1;
@@ -4796,7 +4866,10 @@ static void cl_connected(int fd)
     c->known_hosts = cfg.known_hosts;
     c->known_hosts2 = cl.known_hosts2[0] ? cl.known_hosts2 : NULL;
     c->accept_new = cfg.accept_new;
-    ev.ssh[0] = c;
+    c->grace_ms = ALK_HANDSHAKE_TIMEOUT_MS;
+    c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
+    cl.c = c;
+    ev_add_conn(c);
     LOG(L_DEBUG, c->id, "connected to %s (%s)", cl.target, peer);
     tp_send_version(c);
     kex_start(c);
@@ -4846,10 +4919,11 @@ static void cl_conn_ready(void)
     cl_connect_next();
 }
 
-/* Once per pass: connection progress, waiting streams, liveness. */
+/* Once per pass: connection progress, what authentication unlocks, and
+ * the streams waiting for the transport. */
 static void cl_service(void)
 {
-    struct ssh *c = ev.ssh[0];
+    struct ssh *c = cl.c;
     if (cl.cfd >= 0) {
         if (ev.now >= cl.cdeadline) {
             snprintf(cl.cerr, sizeof cl.cerr, "connection timed out");
@@ -4873,16 +4947,7 @@ static void cl_service(void)
             ch_finish(ch, 1);
         }
     }
-    if (!c || c->ph == TP_5_CLOSING) return;
-    if (c->ph < TP_4_OPEN) {
-        int64_t limit = c->t_start + ALK_HANDSHAKE_TIMEOUT_MS;
-        if (ev.now >= limit)
-            tp_fail(c, -E_TIMEOUT, "no answer from %s within %d s (handshake)", cl.target,
-                    ALK_HANDSHAKE_TIMEOUT_MS / 1000);
-        else
-            ev_deadline(limit);
-        return;
-    }
+    if (!c || c->ph != TP_4_OPEN) return;
     if (!cl.ready) {
         cl.ready = 1;
         if (cfg.check) {
@@ -4896,44 +4961,16 @@ static void cl_service(void)
         }
         if (cfg.command) cl_spawn();
     }
-    /* streams waiting for the transport */
     for (size_t i = 0; i < ev.nch; i++) {
         struct chan *ch = ev.ch[i];
-        if (ch->st == CH_2_WAIT && !ch->dead && c->ph == TP_4_OPEN) ch_send_open(ch, c);
-    }
-    /* our own rekey (spec 2): after 1 GiB either way or one hour */
-    if (!c->kx && (c->tx.bytes >= ALK_REKEY_BYTES || c->rx.bytes >= ALK_REKEY_BYTES ||
-                   ev.now - c->t_kex >= ALK_REKEY_MS))
-        kex_start(c);
-    ev_deadline(c->t_kex + ALK_REKEY_MS);
-    /* keepalives: a global request the server must answer (RFC 4254 4) */
-    if (cfg.keepalive) {
-        int64_t iv = (int64_t)cfg.keepalive * 1000;
-        int64_t due = MAX(c->t_rx, c->t_ka) + iv;
-        if (ev.now >= due) {
-            if (c->ka_out >= ALK_KEEPALIVE_COUNT) {
-                tp_fail(c, -E_TIMEOUT,
-                        "%s did not answer %d keepalives in %u s: the server or "
-                        "the path is dead",
-                        cl.target, ALK_KEEPALIVE_COUNT, cfg.keepalive * ALK_KEEPALIVE_COUNT);
-                return;
-            }
-            struct wr w = tp_begin(c, 64);
-            wr_u8(&w, MSG_GLOBAL_REQUEST);
-            wr_cstr(&w, "keepalive@openssh.com");
-            wr_u8(&w, 1);
-            tp_end(c, &w);
-            c->ka_out++;
-            c->t_ka = ev.now;
-            due = ev.now + iv;
-        }
-        ev_deadline(due);
+        if (ch->st == CH_2_WAIT && !ch->dead) ch_send_open(ch, c);
     }
 }
 
 /* The transport ended (reaped). */
 static void cl_lost(struct ssh *c)
 {
+    cl.c = NULL;
     if (cl.done) {
         ev.quit = 1;
         return;
@@ -4971,7 +5008,7 @@ static void cl_on_signal(int sig)
         LOG(L_INFO, 0, "signal %d: exiting", sig);
         cl_finish(ALK_EXIT_OK);
     } else if (sig == SIGUSR1) {
-        struct ssh *c = ev.ssh[0];
+        struct ssh *c = cl.c;
         LOG(L_INFO, 0, "status: %s, %zu streams, %llu bytes out, %llu in",
             !c ? "not connected" : tp_phase_name[c->ph], ev.nch,
             c ? (unsigned long long)c->tx_total : 0ull, c ? (unsigned long long)c->rx_total : 0ull);
@@ -4982,6 +5019,7 @@ static void cl_on_signal(int sig)
  * normal end, 7 if it never opened, 4 if it broke. */
 static void cl_stdio_ended(const struct chan *ch)
 {
+    if (ch->kind != CK_STDIO) return;
     int opened = ch->st >= CH_4_OPEN;
     cl_finish(!opened ? ALK_EXIT_FORWARD : ch->failed ? ALK_EXIT_UNREACH : ALK_EXIT_OK);
 }
@@ -5097,6 +5135,9 @@ static int cl_run(void)
         say("cannot resolve %s: %s", cfg.host, gai_strerror(rc));
         return ALK_EXIT_UNREACH;
     }
+    static const struct ev_role client_role = {cl_service, cl_on_signal, cl_lost, cl_stdio_ended,
+                                               cl_conn_ready};
+    role = &client_role;
     ev.now = now_ms();
     cl.next = cl.ai;
     cl_connect_next();
