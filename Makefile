@@ -43,17 +43,18 @@ $(STAMP):
 alknet: $(SRC) $(BR_LIB) $(STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
 
-$(B)/unit: tests/unit.c $(SRC) $(BR_LIB) $(STAMP)
+UNITS = unit unit_policy unit_dns
+$(B)/unit%: tests/unit%.c $(SRC) $(BR_LIB) $(STAMP)
 	@mkdir -p $(B)
-	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ tests/unit.c $(LDFLAGS) $(BR_LIBS)
+	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ $< $(LDFLAGS) $(BR_LIBS)
 
 $(B)/blast: tests/blast.c
 	@mkdir -p $(B)
 	$(CC) -std=c99 -Wall -Wextra -pedantic -O2 -o $@ tests/blast.c
 
-unit: $(B)/unit
+unit: $(UNITS:%=$(B)/%)
 
-check: alknet $(B)/unit $(B)/blast
+check: alknet $(UNITS:%=$(B)/%) $(B)/blast
 	ALKNET=./alknet UNIT=$(B)/unit BLAST=$(B)/blast $(PYTHON) tests/run.py $(TESTS)
 
 # Sanitizers: clang, and BearSSL from the system (not instrumented; its
@@ -63,11 +64,11 @@ SANCC ?= clang
 $(B)/asan/alknet: $(SRC) $(BR_LIB)
 	@mkdir -p $(B)/asan
 	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ alknet.c $(BR_LIBS)
-$(B)/asan/unit: tests/unit.c $(SRC) $(BR_LIB)
+$(B)/asan/unit%: tests/unit%.c $(SRC) $(BR_LIB)
 	@mkdir -p $(B)/asan
-	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ tests/unit.c $(BR_LIBS)
+	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ $< $(BR_LIBS)
 
-check-asan: $(B)/asan/alknet $(B)/asan/unit $(B)/blast
+check-asan: $(B)/asan/alknet $(UNITS:%=$(B)/asan/%) $(B)/blast
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ALKNET=$(B)/asan/alknet UNIT=$(B)/asan/unit BLAST=$(B)/blast ALK_SANITIZED=1 \
 	$(PYTHON) tests/run.py $(TESTS)

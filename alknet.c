@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1961,7 +1962,7 @@ static int key_parse_pub(const char *s, struct key *k)
     const char *b = skip_ws(s + tn);
     size_t bn = word_len(b);
     if (tn == 0 || bn == 0) return -1;
-    uint8_t blob[1024];
+    uint8_t blob[4096]; /* other key types are skipped, but must still parse */
     long n = b64_dec(blob, sizeof blob, b, bn);
     if (n < 0) return -1;
     struct rd r = rd_init(blob, (size_t)n);
@@ -2225,21 +2226,37 @@ static void kh_name(char *out, size_t cap, const char *host, unsigned port)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
 }
 
-/* Glob with * and ?, case-insensitive (names are lowercased already). */
+/*
+ * Glob with * and ?, case-insensitive (names are lowercased already). On a
+ * mismatch it returns to the last * and lets it take one more character:
+ * at most pattern x string steps, never the exponential backtracking of
+ * the recursive form (patterns come from operators, strings from clients).
+ */
 static int kh_glob(const char *pat, size_t pn, const char *s)
 {
-    while (pn > 0) {
-        if (*pat == '*') {
-            for (const char *t = s;; t++) {
-                if (kh_glob(pat + 1, pn - 1, t)) return 1;
-                if (!*t) return 0;
-            }
+    size_t p = 0, star = (size_t)-1;
+    const char *mark = s;
+    while (*s) {
+        if (p < pn && pat[p] == '*') {
+            star = ++p;
+            mark = s;
+            continue;
         }
-        char a = *pat >= 'A' && *pat <= 'Z' ? (char)(*pat - 'A' + 'a') : *pat;
-        if (!*s || (a != '?' && a != *s)) return 0;
-        pat++, pn--, s++;
+        char a = p < pn && pat[p] >= 'A' && pat[p] <= 'Z' ? (char)(pat[p] - 'A' + 'a')
+                 : p < pn                                 ? pat[p]
+                                                          : 0;
+        if (p < pn && (a == '?' || a == *s)) {
+            p++, s++;
+        } else if (star != (size_t)-1) {
+            p = star;
+            s = ++mark;
+        } else {
+            return 0;
+        }
     }
-    return *s == 0;
+    while (p < pn && pat[p] == '*')
+        p++;
+    return p == pn;
 }
 
 /* Does the host field (n bytes at f) match name? */
@@ -2560,6 +2577,1723 @@ static int net_is_loopback(const struct sockaddr *sa)
     return 0;
 }
 
+struct lsn;
+struct chan;
+struct ssh;
+/* The loop's tables (SECTION 15 runs them). Objects are marked dead and
+ * freed only by ev_reap, between passes, so pointers stay valid within a
+ * pass. */
+static struct {
+    struct chan **ch;
+    size_t nch, capch;
+    struct lsn **lsn;
+    size_t nlsn;
+    struct ssh **ssh;   /* connections (the client has one) */
+    size_t nssh, capssh;
+    int sig[2];         /* self-pipe: signal number bytes */
+    int quit;
+    int64_t now;
+} ev = {.sig = {-1, -1}};
+
+/* ==================== SECTION 8a: destination policy (pol_) ==================== */
+
+/*
+ * Which destinations a client may make `alknet serve` connect to. The
+ * operator writes rules with --allow RULE and --deny RULE (config file:
+ * "allow RULE", "deny RULE"), kept in the order given:
+ *
+ *   RULE   = TARGET [":" PORTS]           10.0.0.0/8   *.corp.example:443
+ *          | "[" IPV6 ["/" BITS] "]" [":" PORTS]        [2001:db8::/32]:443
+ *          | ":" PORTS | "*:" PORTS        every destination, these ports
+ *   TARGET = "*"                           anything
+ *          | IPV4 ["/" 0-32]               one address, or a CIDR network
+ *          | IPV6 ["/" 0-128]              written bare only without PORTS
+ *          | NAME-PATTERN                  letters, digits, - . _ and the
+ *                                          wildcards * (any run) and ? (one)
+ *   PORTS  = N | N "-" M | "*"             no PORTS part means every port
+ *
+ * How a destination is judged, in plain words:
+ *
+ * - The question is always (the name as the client sent it, the port, one
+ *   address). The server resolves the name and asks once per address it
+ *   got, and connects only to the allowed ones; so a public name that
+ *   resolves to 10.0.0.1 cannot walk a client into the server's network.
+ * - Rules are tried in order; the first one that matches decides, allow or
+ *   deny. A rule matches when its target matches and the port is in its
+ *   range.
+ * - Address and CIDR targets look at the address, never at the name. IPv4
+ *   targets also see the IPv4 address inside an IPv6 one: mapped
+ *   (::ffff:a.b.c.d), compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d),
+ *   because connecting there reaches that IPv4 host. IPv6 targets see an
+ *   IPv4 address as ::ffff:a.b.c.d.
+ * - Name patterns look at the name the client sent (any case; one trailing
+ *   dot ignored), never at the address. So "--allow intranet.example" lets
+ *   clients reach that name whatever it resolves to, its 10.x address
+ *   included: the operator vouches for the name. A deny by name is weaker
+ *   than it looks: another name for the same host, or its bare address, is
+ *   not caught; deny addresses with CIDRs. For the same reason a pattern
+ *   made only of digits, dots and wildcards (192.0.2.*) is refused with
+ *   advice to write 192.0.2.0/24.
+ * - When no rule matches, the default decides: addresses in the "internal"
+ *   ranges of pol_defaults[] (this network, private, CGNAT, loopback,
+ *   link-local, IETF protocol, benchmarking, multicast, reserved and
+ *   broadcast; IPv6 unspecified, loopback, link-local, unique-local,
+ *   multicast) are denied, everything else is allowed. "--deny *" as the
+ *   last rule turns this into deny-by-default.
+ * - Names beginning with "alknet-" are served by the server itself and have
+ *   no address; pol_check_name(..., reserved=1) judges them by the rules
+ *   that do not need an address and allows them when none matches.
+ *
+ * Rules are the operator's text, trusted; names and ports are the client's.
+ */
+#define POL_RULES_MAX 4096 /* rules per policy */
+#define POL_TEXT_MAX 300   /* one rule, as written */
+#define POL_NAME_MAX 255   /* a requested name longer than this is denied */
+#define POL_STARS_MAX 3    /* kh_glob backtracks: 3 stars against 255 bytes cost ~2 ms */
+
+enum { POL_ANY, POL_V4, POL_V6, POL_NAME };
+
+/* One rule. Fixed size; the only pointer is the owned name pattern. */
+struct pol_rule {
+    uint8_t allow;   /* 1 allow, 0 deny */
+    uint8_t kind;    /* POL_ANY, POL_V4, POL_V6, POL_NAME */
+    uint8_t bits;    /* prefix length, POL_V4 and POL_V6 */
+    uint8_t a[16];   /* network address, host bits zero (IPv4: first 4 bytes) */
+    uint16_t lo, hi; /* port range, inclusive */
+    char *pat;       /* POL_NAME: pattern in lowercase, owned; else NULL */
+};
+struct pol {
+    struct pol_rule *r; /* in the order given: first match wins */
+    size_t n;
+};
+
+/* An address as the policy sees it. */
+struct pol_ip {
+    uint8_t v6[16]; /* the address as IPv6; an IPv4 one as ::ffff:a.b.c.d */
+    uint8_t v4[4];  /* the IPv4 address, if has4 */
+    uint8_t has4;   /* an IPv4 address, or one carried inside IPv6 */
+    uint8_t fam4;   /* the socket address was AF_INET */
+};
+
+static const uint8_t pol_pfx_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t pol_pfx_nat64[12] = {0, 0x64, 0xff, 0x9b}; /* 64:ff9b::/96, RFC 6052 */
+static const uint8_t pol_pfx_compat[12] = {0};                  /* ::/96, RFC 4291 2.5.5.1 */
+
+/*
+ * The defaults when no rule matches: these ranges are denied, the rest of
+ * the address space is allowed. `allow` is the rule text that lifts the
+ * ban; the why text suggests it. IPv4 entries use the first 4 bytes of a.
+ */
+static const struct pol_def {
+    uint8_t v4, bits;
+    uint8_t a[16];
+    const char *allow, *what;
+} pol_defaults[] = {
+    {1, 8, {0}, "0.0.0.0/8", "a \"this network\" address"},
+    {1, 8, {10}, "10.0.0.0/8", "a private address"},
+    {1, 10, {100, 64}, "100.64.0.0/10", "a shared (carrier-grade NAT) address"},
+    {1, 8, {127}, "127.0.0.0/8", "a loopback address"},
+    {1, 16, {169, 254}, "169.254.0.0/16", "a link-local address"},
+    {1, 12, {172, 16}, "172.16.0.0/12", "a private address"},
+    {1, 24, {192, 0, 0}, "192.0.0.0/24", "an IETF protocol address"},
+    {1, 16, {192, 168}, "192.168.0.0/16", "a private address"},
+    {1, 15, {198, 18}, "198.18.0.0/15", "a benchmarking address"},
+    {1, 4, {224}, "224.0.0.0/4", "a multicast address"},
+    {1, 4, {240}, "240.0.0.0/4", "a reserved or broadcast address"},
+    {0, 128, {0}, "::/128", "the unspecified address"},
+    {0, 128, {[15] = 1}, "::1", "the loopback address"},
+    {0, 10, {0xfe, 0x80}, "fe80::/10", "a link-local address"},
+    {0, 7, {0xfc}, "fc00::/7", "a unique-local address"},
+    {0, 8, {0xff}, "ff00::/8", "a multicast address"},
+};
+
+/* strfmt() into dst, then return rc: "return pol_say(-1, err, errcap, ...);". */
+static ALK_PRINTF(4, 5) int pol_say(int rc, char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Do the first `bits` bits of a and b agree? */
+static int pol_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+    size_t n = bits / 8;
+    if (memcmp(a, b, n) != 0) return 0;
+    if (bits % 8 == 0) return 1;
+    uint8_t m = (uint8_t)(0xff00u >> (bits % 8));
+    return ((a[n] ^ b[n]) & m) == 0;
+}
+
+/*
+ * Fills ip from a socket address; -1 if it is not IPv4 or IPv6. IPv4-mapped
+ * IPv6 addresses always count as IPv4 (that is how a dual-stack socket shows
+ * an IPv4 peer). With `embedded`, compatible (::a.b.c.d, but not :: and
+ * ::1) and NAT64 (64:ff9b::a.b.c.d) addresses count as IPv4 too: a
+ * destination written that way reaches the IPv4 host.
+ */
+static int pol_ip_of(const struct sockaddr *sa, int embedded, struct pol_ip *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)sa;
+        memcpy(ip->v4, &s->sin_addr, 4);
+        memcpy(ip->v6, pol_pfx_mapped, 12);
+        memcpy(ip->v6 + 12, ip->v4, 4);
+        ip->has4 = ip->fam4 = 1;
+        return 0;
+    }
+    if (!sa || sa->sa_family != AF_INET6) return -1;
+    const struct sockaddr_in6 *s = (const void *)sa;
+    memcpy(ip->v6, s->sin6_addr.s6_addr, 16);
+    const uint8_t *t = ip->v6 + 12;
+    int compat = memcmp(ip->v6, pol_pfx_compat, 12) == 0 && (t[0] | t[1] | t[2] | (t[3] & 0xfe));
+    if (memcmp(ip->v6, pol_pfx_mapped, 12) == 0 ||
+        (embedded && (compat || memcmp(ip->v6, pol_pfx_nat64, 12) == 0))) {
+        memcpy(ip->v4, t, 4);
+        ip->has4 = 1;
+    }
+    return 0;
+}
+
+/* "10.1.2.3", "2001:db8::1", or "64:ff9b::a00:1 (IPv4 10.0.0.1)" for messages. */
+static void pol_ip_text(const struct pol_ip *ip, char *out, size_t cap)
+{
+    char a[INET6_ADDRSTRLEN] = "?", b[INET_ADDRSTRLEN] = "?";
+    if (ip->fam4) {
+        inet_ntop(AF_INET, ip->v4, a, sizeof a);
+        strfmt(out, cap, "%s", a);
+        return;
+    }
+    inet_ntop(AF_INET6, ip->v6, a, sizeof a);
+    if (ip->has4 && memcmp(ip->v6, pol_pfx_mapped, 12) != 0) {
+        inet_ntop(AF_INET, ip->v4, b, sizeof b);
+        strfmt(out, cap, "%s (IPv4 %s)", a, b);
+    } else {
+        strfmt(out, cap, "%s", a);
+    }
+}
+
+/*
+ * A requested host name made ready for matching: lowercased, one trailing
+ * dot removed ("a.example." names the same host as "a.example", and must
+ * not slip past a rule for it). -1 if it is longer than POL_NAME_MAX.
+ */
+static int pol_norm_name(const char *name, char out[POL_NAME_MAX + 1])
+{
+    size_t n = 0;
+    for (; name[n]; n++) {
+        if (n >= POL_NAME_MAX) return -1;
+        char c = name[n];
+        out[n] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    if (n > 1 && out[n - 1] == '.') n--;
+    out[n] = 0;
+    return 0;
+}
+
+/* Parses an IP literal (no brackets, no prefix) into a[16]; returns 4, 6,
+ * or 0 if s is not one. */
+static int pol_literal(const char *s, uint8_t a[16])
+{
+    memset(a, 0, 16);
+    if (inet_pton(AF_INET, s, a) == 1) return 4;
+    if (inet_pton(AF_INET6, s, a) == 1) return 6;
+    return 0;
+}
+
+/*
+ * Parses "ADDR" or "ADDR/BITS", IPv4 or IPv6, into a[16] (IPv4: the first 4
+ * bytes), *bits and *v4. Returns 0, or -1 with the reason in err. A prefix
+ * with bits set after it (10.1.2.3/8) is refused: it may mean 10.0.0.0/8
+ * or be a typo for 10.1.2.3/32, and guessing wrong opens or closes a
+ * network.
+ */
+static int pol_cidr(const char *s, uint8_t a[16], uint8_t *bits, int *v4, char *err, size_t errcap)
+{
+    char buf[INET6_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (n == 0 || n >= sizeof buf) {
+        strfmt(err, errcap, "%s is not an IP address", log_esc(s, strlen(s)));
+        return -1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    int fam = pol_literal(buf, a);
+    if (fam == 0) {
+        strfmt(err, errcap, "%s is not an IP address", log_esc(buf, n));
+        return -1;
+    }
+    unsigned max = fam == 4 ? 32 : 128, b = max;
+    if (slash) {
+        const char *d = slash + 1;
+        size_t dn = strlen(d), i;
+        for (i = 0, b = 0; i < dn && i < 3 && d[i] >= '0' && d[i] <= '9'; i++)
+            b = b * 10 + (unsigned)(d[i] - '0');
+        if (dn == 0 || i != dn || b > max) {
+            strfmt(err, errcap, "bad prefix length /%s (0-%u for %s)", log_esc(d, dn), max,
+                   fam == 4 ? "IPv4" : "IPv6");
+            return -1;
+        }
+    }
+    for (unsigned i = b; i < max; i++) {
+        if (a[i / 8] & (0x80u >> (i % 8))) {
+            uint8_t net[16];
+            char t[INET6_ADDRSTRLEN] = "?";
+            memcpy(net, a, 16);
+            for (unsigned j = b; j < max; j++)
+                net[j / 8] = (uint8_t)(net[j / 8] & ~(0x80u >> (j % 8)));
+            inet_ntop(fam == 4 ? AF_INET : AF_INET6, net, t, sizeof t);
+            strfmt(err, errcap, "%s has bits set after the prefix (the network is %s/%u)",
+                   log_esc(s, strlen(s)), t, b);
+            return -1;
+        }
+    }
+    *bits = (uint8_t)b;
+    *v4 = fam == 4;
+    return 0;
+}
+
+/* Does an address target (POL_V4 / POL_V6) cover ip? */
+static int pol_hit_addr(uint8_t kind, const uint8_t a[16], unsigned bits, const struct pol_ip *ip)
+{
+    if (kind == POL_V4) return ip->has4 && pol_prefix_eq(a, ip->v4, bits);
+    return kind == POL_V6 && pol_prefix_eq(a, ip->v6, bits);
+}
+
+/* "PORTS" after the colon: N, N-M or *. s is modified. */
+static int pol_ports(char *s, uint16_t *lo, uint16_t *hi, char *err, size_t errcap)
+{
+    unsigned a = 0, b = 0;
+    if (strcmp(s, "*") == 0) {
+        *lo = 0, *hi = 65535;
+        return 0;
+    }
+    char *dash = strchr(s, '-');
+    if (dash) *dash = 0;
+    if (net_port(s, &a) != 0 || (dash && net_port(dash + 1, &b) != 0)) {
+        if (dash) *dash = '-';
+        strfmt(err, errcap, "bad port %s (write N, N-M or *)", log_esc(s, strlen(s)));
+        return -1;
+    }
+    if (!dash) b = a;
+    if (a > b) {
+        strfmt(err, errcap, "port range %u-%u is backwards", a, b);
+        return -1;
+    }
+    *lo = (uint16_t)a, *hi = (uint16_t)b;
+    return 0;
+}
+
+/* A target that is neither "*" nor an address: a host-name pattern. */
+static int pol_name_pattern(struct pol_rule *r, const char *t, char *err, size_t errcap)
+{
+    size_t n = strlen(t);
+    int digit = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c >= '0' && c <= '9')
+            digit = 1;
+        else if (c != '.' && c != '*' && c != '?')
+            other = 1;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '*' || c == '?')) {
+            strfmt(err, errcap, "bad character '%s' in host pattern %s", log_esc(&t[i], 1),
+                   log_esc(t, n));
+            return -1;
+        }
+    }
+    if (!other && digit) {
+        if (strchr(t, '*') || strchr(t, '?'))
+            strfmt(err, errcap,
+                   "%s looks like an address pattern, but name patterns only match the name a "
+                   "client sends: write a CIDR such as 192.0.2.0/24",
+                   t);
+        else
+            strfmt(err, errcap, "%s is not a valid IPv4 address", t);
+        return -1;
+    }
+    if (n > 253) {
+        strfmt(err, errcap, "host pattern longer than 253 characters");
+        return -1;
+    }
+    size_t stars = 0;
+    for (size_t i = 0; i < n; i++)
+        stars += t[i] == '*';
+    if (stars > POL_STARS_MAX) {
+        strfmt(err, errcap, "more than %d * in host pattern %s (matching would be slow)",
+               POL_STARS_MAX, t);
+        return -1;
+    }
+    r->kind = POL_NAME;
+    r->pat = xmalloc(POL_NAME_MAX + 1);
+    pol_norm_name(t, r->pat); /* cannot fail: n <= 253 */
+    return 0;
+}
+
+/* An address or CIDR target (bracketed: it was written in [ ]). */
+static int pol_addr_target(struct pol_rule *r, const char *t, int bracketed, char *err,
+                           size_t errcap)
+{
+    int v4 = 0;
+    if (pol_cidr(t, r->a, &r->bits, &v4, err, errcap) != 0) return -1;
+    if (v4 && bracketed) {
+        strfmt(err, errcap, "brackets are only for IPv6 addresses: write %s", t);
+        return -1;
+    }
+    r->kind = v4 ? POL_V4 : POL_V6;
+    return 0;
+}
+
+/* Parses one rule's text into r (allow already set). 0, or -1 with err. */
+static int pol_parse(struct pol_rule *r, const char *text, char *err, size_t errcap)
+{
+    char buf[POL_TEXT_MAX + 1];
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t' || text[n - 1] == '\r' ||
+                     text[n - 1] == '\n'))
+        n--;
+    if (n == 0) return pol_say(-1, err, errcap, "empty rule");
+    if (n > POL_TEXT_MAX)
+        return pol_say(-1, err, errcap, "rule longer than %d bytes", POL_TEXT_MAX);
+    memcpy(buf, text, n);
+    buf[n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f)
+            return pol_say(-1, err, errcap, "white space or a control character inside the rule");
+
+    r->lo = 0, r->hi = 65535;
+    char *target = buf, *ports = NULL;
+    int rc;
+    if (buf[0] == '[') {
+        char *rb = strchr(buf, ']');
+        if (!rb) return pol_say(-1, err, errcap, "missing ] after [%s", buf + 1);
+        *rb = 0;
+        target = buf + 1;
+        if (rb[1] == ':')
+            ports = rb + 2;
+        else if (rb[1])
+            return pol_say(-1, err, errcap, "expected :PORT after ], not %s", rb + 1);
+        rc = pol_addr_target(r, target, 1, err, errcap);
+    } else {
+        char *c1 = strchr(buf, ':');
+        if (c1 && strchr(c1 + 1, ':')) { /* several colons: a bare IPv6 target, no port */
+            if (pol_addr_target(r, buf, 0, err, errcap) == 0) return 0;
+            size_t k = strlen(err);
+            strfmt(err + k, errcap - k, " (an IPv6 rule with a port is written [ADDRESS]:PORT)");
+            return -1;
+        }
+        if (c1) *c1 = 0, ports = c1 + 1;
+        if (target[0] == 0 || strcmp(target, "*") == 0) {
+            r->kind = POL_ANY;
+            rc = 0;
+        } else if (strchr(target, '/') || pol_literal(target, r->a) == 4) {
+            rc = pol_addr_target(r, target, 0, err, errcap);
+        } else {
+            rc = pol_name_pattern(r, target, err, errcap);
+        }
+    }
+    if (rc == 0 && ports && pol_ports(ports, &r->lo, &r->hi, err, errcap) != 0) rc = -1;
+    if (rc != 0) {
+        free(r->pat);
+        r->pat = NULL;
+    }
+    return rc;
+}
+
+/*
+ * Appends one rule (`allow` nonzero for --allow). Returns NULL, or what is
+ * wrong with the rule for the caller's error message; that text lives in a
+ * static buffer until the next call.
+ */
+static const char *pol_add(struct pol *p, int allow, const char *text)
+{
+    static char err[256];
+    struct pol_rule r;
+    memset(&r, 0, sizeof r);
+    r.allow = allow != 0;
+    if (pol_parse(&r, text, err, sizeof err) != 0) return err;
+    if (p->n >= POL_RULES_MAX) {
+        free(r.pat);
+        strfmt(err, sizeof err, "too many rules (at most %d)", POL_RULES_MAX);
+        return err;
+    }
+    p->r = xrealloc(p->r, (p->n + 1) * sizeof *p->r);
+    p->r[p->n++] = r;
+    return NULL;
+}
+
+static void pol_free(struct pol *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->r[i].pat);
+    free(p->r);
+    p->r = NULL, p->n = 0;
+}
+
+/* The rule's text in canonical form: "10.0.0.0/8", "[2001:db8::/32]:443",
+ * "*.example:25-26", "*:25", "*". Reads back to the same rule. */
+static void pol_rule_text(const struct pol_rule *r, char *out, size_t cap)
+{
+    char t[INET6_ADDRSTRLEN + 8] = "*", ps[16] = "";
+    if (r->kind == POL_V4 || r->kind == POL_V6) {
+        char a[INET6_ADDRSTRLEN] = "?";
+        int v4 = r->kind == POL_V4;
+        inet_ntop(v4 ? AF_INET : AF_INET6, r->a, a, sizeof a);
+        if (r->bits == (v4 ? 32 : 128))
+            strfmt(t, sizeof t, "%s", a);
+        else
+            strfmt(t, sizeof t, "%s/%u", a, r->bits);
+    }
+    if (r->lo != 0 || r->hi != 65535) {
+        if (r->lo == r->hi)
+            strfmt(ps, sizeof ps, ":%u", r->lo);
+        else
+            strfmt(ps, sizeof ps, ":%u-%u", r->lo, r->hi);
+    }
+    if (r->kind == POL_NAME)
+        strfmt(out, cap, "%s%s", r->pat, ps);
+    else if (r->kind == POL_V6 && ps[0])
+        strfmt(out, cap, "[%s]%s", t, ps);
+    else
+        strfmt(out, cap, "%s%s", t, ps);
+}
+
+/* The verdict of rule r, with its sentence. */
+static int pol_verdict(const struct pol_rule *r, char *why, size_t whycap)
+{
+    char t[POL_TEXT_MAX + 16];
+    pol_rule_text(r, t, sizeof t);
+    strfmt(why, whycap, "%s by --%s %s", r->allow ? "allowed" : "denied",
+           r->allow ? "allow" : "deny", t);
+    return r->allow;
+}
+
+/* The verdict when no rule matched. */
+static int pol_default(const struct pol_ip *ip, char *why, size_t whycap)
+{
+    for (size_t i = 0; i < ARRAY_LEN(pol_defaults); i++) {
+        const struct pol_def *d = &pol_defaults[i];
+        if (pol_hit_addr(d->v4 ? POL_V4 : POL_V6, d->a, d->bits, ip)) {
+            char t[INET6_ADDRSTRLEN + 32];
+            pol_ip_text(ip, t, sizeof t);
+            strfmt(why, whycap, "%s is %s, denied by default (allow it with --allow %s)", t,
+                   d->what, d->allow);
+            return 0;
+        }
+    }
+    strfmt(why, whycap, "allowed by default");
+    return 1;
+}
+
+/*
+ * The verdict for one resolved address of a destination: 1 allow, 0 deny.
+ * name is what the client asked for (a host name or an IP literal, NUL
+ * free; NULL or "" if none), addr one address it resolved to (the port in
+ * addr is ignored; `port` counts). why, if not NULL, gets one sentence for
+ * the log and the client: "denied by --deny *.example:25", "10.1.2.3 is a
+ * private address, denied by default (allow it with --allow 10.0.0.0/8)".
+ */
+static int pol_check(const struct pol *p, const char *name, unsigned port,
+                     const struct sockaddr *addr, char *why, size_t whycap)
+{
+    char lname[POL_NAME_MAX + 1];
+    struct pol_ip ip;
+    if (!why) whycap = 0;
+    if (port > 65535) return pol_say(0, why, whycap, "port %u is out of range, denied", port);
+    if (pol_ip_of(addr, 1, &ip) != 0)
+        return pol_say(0, why, whycap, "not an IPv4 or IPv6 address, denied");
+    int named = name && name[0];
+    if (named && pol_norm_name(name, lname) != 0)
+        return pol_say(0, why, whycap, "requested name longer than %d bytes, denied", POL_NAME_MAX);
+    for (size_t i = 0; i < p->n; i++) {
+        const struct pol_rule *r = &p->r[i];
+        if (port < r->lo || port > r->hi) continue;
+        int hit = r->kind == POL_ANY ||
+                  (r->kind == POL_NAME ? named && kh_glob(r->pat, strlen(r->pat), lname)
+                                       : pol_hit_addr(r->kind, r->a, r->bits, &ip));
+        if (hit) return pol_verdict(r, why, whycap);
+    }
+    return pol_default(&ip, why, whycap);
+}
+
+/*
+ * The verdict from the name and port alone, before (or instead of)
+ * resolving: 1 allow, 0 deny, -1 "the address decides" (resolve, then ask
+ * pol_check for each address). A 0 or 1 here is exactly what pol_check
+ * would say for every address the name could have, so a server may refuse
+ * early without a DNS query. An IP-literal name is judged as its address.
+ *
+ * reserved: the name is one the server serves itself (alknet-*); it has no
+ * address, so address rules are passed over, and when no rule matches the
+ * answer is 1 (never -1).
+ */
+static int pol_check_name(const struct pol *p, const char *name, unsigned port, int reserved,
+                          char *why, size_t whycap)
+{
+    char lname[POL_NAME_MAX + 1];
+    if (!why) whycap = 0;
+    if (port > 65535) return pol_say(0, why, whycap, "port %u is out of range, denied", port);
+    if (!name) name = "";
+    if (pol_norm_name(name, lname) != 0)
+        return pol_say(0, why, whycap, "requested name longer than %d bytes, denied", POL_NAME_MAX);
+    if (!reserved) {
+        struct sockaddr_storage ss;
+        uint8_t a[16];
+        int fam = pol_literal(name, a);
+        memset(&ss, 0, sizeof ss);
+        if (fam == 4) {
+            struct sockaddr_in *s4 = (void *)&ss;
+            s4->sin_family = AF_INET;
+            memcpy(&s4->sin_addr, a, 4);
+        } else if (fam == 6) {
+            struct sockaddr_in6 *s6 = (void *)&ss;
+            s6->sin6_family = AF_INET6;
+            memcpy(s6->sin6_addr.s6_addr, a, 16);
+        }
+        if (fam) return pol_check(p, name, port, (const struct sockaddr *)&ss, why, whycap);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const struct pol_rule *r = &p->r[i];
+        if (port < r->lo || port > r->hi) continue;
+        if (r->kind == POL_ANY ||
+            (r->kind == POL_NAME && lname[0] && kh_glob(r->pat, strlen(r->pat), lname)))
+            return pol_verdict(r, why, whycap);
+        if ((r->kind == POL_V4 || r->kind == POL_V6) && !reserved) {
+            strfmt(why, whycap, "the address decides");
+            return -1;
+        }
+    }
+    if (reserved) return pol_say(1, why, whycap, "allowed by default (served by alknet itself)");
+    strfmt(why, whycap, "the address decides");
+    return -1;
+}
+
+/* ==================== SECTION 8b: authorized_keys (ak_) ==================== */
+
+/*
+ * The server's list of client keys, in OpenSSH's format (sshd(8)
+ * "AUTHORIZED_KEYS FILE FORMAT"), one key per line:
+ *
+ *   [OPTIONS] KEYTYPE BASE64 [COMMENT]        "#" comments and blank lines skipped
+ *   OPTIONS = OPT *("," OPT)                  no white space except inside quotes
+ *   OPT     = NAME | NAME "=" '"' VALUE '"'   NAME in any case; \" in VALUE is "
+ *
+ * Only ssh-ed25519 keys count; lines with other key types are skipped
+ * without a word. Options alknet honours:
+ *
+ *   from="PATTERNS"     the client's IP address must match the comma list:
+ *                       * and ? wildcards over the address text, CIDR
+ *                       a.b.c.d/n or v6/n, "!" before a pattern: a match
+ *                       refuses, whatever else matched. Addresses only; no
+ *                       reverse DNS, so a host-name pattern never matches
+ *                       (the loader warns). An IPv4 peer seen on an IPv6
+ *                       socket (::ffff:a.b.c.d) is matched as a.b.c.d.
+ *   permitopen="H:P"    repeatable; then only these destinations may be
+ *                       opened with this key. H is a name or address
+ *                       matched literally against the name the client asked
+ *                       for (any case), IPv6 in brackets, or * for any host;
+ *                       P is a port or * for any port.
+ *   restrict            no port forwarding (the key authenticates but opens
+ *                       nothing) unless a later port-forwarding lifts it;
+ *   port-forwarding, no-port-forwarding: the last one given wins.
+ *
+ * The rest of OpenSSH's options are accepted and ignored (alknet has no
+ * sessions, agents, X11, ptys or certificates); the loader warns once per
+ * option name per load. cert-authority lines are skipped with a warning.
+ * An unknown option, a missing value, or broken quoting makes the line
+ * invalid: it is skipped with a warning naming its number, as sshd does.
+ * So are lines longer than AK_LINE_MAX (sshd's own limit).
+ *
+ * Several lines may carry the same key with different options. As in sshd,
+ * the first line, in file order, whose key matches and whose from= admits
+ * the client is the one that applies (ak_find).
+ *
+ * Public keys are not secret: nothing here is wiped, and keys are compared
+ * with memcmp.
+ */
+#define AK_LINE_MAX 8192 /* sshd(8): "up to a limit of 8 kilobytes" */
+#define AK_OPEN_MAX 64   /* permitopen= per line */
+#define AK_FROM_MAX 256  /* patterns per from= list */
+#define AK_WARN_MAX 64   /* warnings kept per load; the rest are counted */
+#define AK_STARS_MAX 5   /* per from= pattern: kh_glob backtracks; addresses are <= 45 bytes */
+
+/* One permitopen: host "*" is any host; port 0 is any port. */
+struct ak_open {
+    char *host; /* lowercase, no brackets, no trailing dot */
+    unsigned port;
+};
+struct ak_entry {
+    struct key k;        /* public key and comment; no private part */
+    int line;            /* line number in the file, for logs */
+    unsigned no_fwd : 1; /* restrict / no-port-forwarding: opens nothing */
+    char **from;         /* from= patterns as written, "!" kept; none: any peer */
+    size_t nfrom;
+    struct ak_open *open; /* permitopen=; none: any destination */
+    size_t nopen;
+};
+struct ak {
+    struct ak_entry *e; /* in file order */
+    size_t n;
+    char **warn; /* warnings for the log, one line each, "PATH:LINE: ..." */
+    size_t nwarn;
+};
+
+enum { AKO_FROM, AKO_OPEN, AKO_RESTRICT, AKO_FWD, AKO_NOFWD, AKO_CA, AKO_IGNORE };
+static const struct ak_opt {
+    const char *name;
+    uint8_t what, value; /* value: takes ="..." (and needs it) */
+    const char *note;    /* added to the "ignored" warning */
+} ak_opts[] = {
+    {"from", AKO_FROM, 1, NULL},
+    {"permitopen", AKO_OPEN, 1, NULL},
+    {"restrict", AKO_RESTRICT, 0, NULL},
+    {"port-forwarding", AKO_FWD, 0, NULL},
+    {"no-port-forwarding", AKO_NOFWD, 0, NULL},
+    {"cert-authority", AKO_CA, 0, NULL},
+    {"command", AKO_IGNORE, 1, " (alknet runs no commands)"},
+    {"environment", AKO_IGNORE, 1, NULL},
+    {"expiry-time", AKO_IGNORE, 1, ": this key does not expire"},
+    {"permitlisten", AKO_IGNORE, 1, " (alknet has no remote forwarding)"},
+    {"principals", AKO_IGNORE, 1, NULL},
+    {"tunnel", AKO_IGNORE, 1, NULL},
+    {"no-pty", AKO_IGNORE, 0, NULL},
+    {"no-agent-forwarding", AKO_IGNORE, 0, NULL},
+    {"no-x11-forwarding", AKO_IGNORE, 0, NULL},
+    {"no-user-rc", AKO_IGNORE, 0, NULL},
+    {"pty", AKO_IGNORE, 0, NULL},
+    {"agent-forwarding", AKO_IGNORE, 0, NULL},
+    {"x11-forwarding", AKO_IGNORE, 0, NULL},
+    {"user-rc", AKO_IGNORE, 0, NULL},
+    {"verify-required", AKO_IGNORE, 0, NULL},
+    {"no-touch-required", AKO_IGNORE, 0, NULL},
+};
+typedef char ak_opts_fit_u32[ARRAY_LEN(ak_opts) <= 32 ? 1 : -1]; /* one bit each in a uint32_t */
+
+/* Parsing state for one file. */
+struct ak_ctx {
+    struct ak *out;
+    const char *path;
+    int line;
+    size_t dropped;  /* warnings past AK_WARN_MAX */
+    uint32_t warned; /* ak_opts[] bits already reported as ignored */
+    char *val;       /* scratch for one dequoted value, AK_LINE_MAX + 1 */
+};
+
+/* Grows an array when n is 0 or a power of two, so n appends cost O(n). */
+static void *ak_grow(void *p, size_t n, size_t size)
+{
+    if (n != 0 && (n & (n - 1)) != 0) return p;
+    return xrealloc(p, (n ? 2 * n : 1) * size);
+}
+
+static void ak_push_warn(struct ak *a, const char *msg)
+{
+    a->warn = ak_grow(a->warn, a->nwarn, sizeof *a->warn);
+    a->warn[a->nwarn++] = xstrdup(msg);
+}
+static ALK_PRINTF(2, 3) void ak_warn(struct ak_ctx *cx, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    if (cx->out->nwarn >= AK_WARN_MAX) {
+        cx->dropped++;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ak_push_warn(cx->out, msg);
+}
+
+static void ak_entry_free(struct ak_entry *e)
+{
+    for (size_t i = 0; i < e->nfrom; i++)
+        free(e->from[i]);
+    for (size_t i = 0; i < e->nopen; i++)
+        free(e->open[i].host);
+    free(e->from);
+    free(e->open);
+    e->from = NULL, e->open = NULL, e->nfrom = e->nopen = 0;
+}
+
+static void ak_free(struct ak *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        ak_entry_free(&a->e[i]);
+    for (size_t i = 0; i < a->nwarn; i++)
+        free(a->warn[i]);
+    free(a->e);
+    free(a->warn);
+    memset(a, 0, sizeof *a);
+}
+
+/* Length of the options field at s: up to the first space or tab outside
+ * double quotes (\" inside quotes does not end them). (size_t)-1 if a
+ * quote is left open. */
+static size_t ak_opts_len(const char *s)
+{
+    int q = 0;
+    size_t i;
+    for (i = 0; s[i]; i++) {
+        if (q && s[i] == '\\' && s[i + 1] == '"')
+            i++;
+        else if (s[i] == '"')
+            q = !q;
+        else if (!q && (s[i] == ' ' || s[i] == '\t'))
+            break;
+    }
+    return q ? (size_t)-1 : i;
+}
+
+/* Is [s, s+n) equal to z, ignoring ASCII case? */
+static int ak_ieq(const char *s, size_t n, const char *z)
+{
+    size_t i;
+    for (i = 0; i < n && z[i]; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+        if (c != z[i]) return 0;
+    }
+    return i == n && z[i] == 0;
+}
+
+/* Does the first word look like a key type (so the key is what is bad)? */
+static int ak_keyish(const char *s)
+{
+    return strncmp(s, "ssh-", 4) == 0 || strncmp(s, "ecdsa-", 6) == 0 || strncmp(s, "sk-", 3) == 0;
+}
+/* Is the first word ssh-ed25519? (key_parse_pub cannot decode every key of
+ * other types, e.g. RSA over 8 kbit; those are skipped silently all the same.) */
+static int ak_is_ed(const char *s)
+{
+    return strncmp(s, "ssh-ed25519", 11) == 0 && (s[11] == ' ' || s[11] == '\t' || !s[11]);
+}
+
+/* from="...": validates and stores the comma list. NULL or what is wrong. */
+static const char *ak_from(struct ak_entry *e, const char *v, char *err, size_t errcap)
+{
+    if (e->nfrom) return "from= given twice";
+    for (const char *p = v;;) {
+        size_t n = strcspn(p, ",");
+        const char *body = p[0] == '!' ? p + 1 : p;
+        size_t bn = n - (size_t)(body - p);
+        if (bn == 0) return "empty pattern in from=";
+        if (e->nfrom >= AK_FROM_MAX) return "too many patterns in from=";
+        char *pat = xstrndup(p, n);
+        e->from = ak_grow(e->from, e->nfrom, sizeof *e->from);
+        e->from[e->nfrom++] = pat;
+        size_t stars = 0;
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)pat[i] <= ' ' || (unsigned char)pat[i] >= 0x7f)
+                return "white space or a control character in from=";
+            stars += pat[i] == '*';
+        }
+        if (stars > AK_STARS_MAX) return "too many * in a from= pattern";
+        if (memchr(body, '/', bn)) {
+            uint8_t a[16], bits;
+            int v4;
+            char why[200];
+            if (pol_cidr(pat + (body - p), a, &bits, &v4, why, sizeof why) != 0) {
+                strfmt(err, errcap, "from=: %s", why);
+                return err;
+            }
+        }
+        if (!p[n]) return NULL;
+        p += n + 1;
+    }
+}
+
+/* permitopen="host:port" into o. NULL or what is wrong. */
+static const char *ak_permitopen(const char *v, struct ak_open *o)
+{
+    char buf[POL_NAME_MAX + 8], host[POL_NAME_MAX + 1], norm[POL_NAME_MAX + 1];
+    size_t n = strlen(v);
+    unsigned port = 0;
+    int anyport = 0;
+    if (n == 0 || n >= sizeof buf) return "bad permitopen= (want host:port)";
+    memcpy(buf, v, n + 1);
+    if (n >= 2 && buf[n - 2] == ':' && buf[n - 1] == '*') anyport = 1, buf[n - 1] = '1';
+    if (net_split(buf, host, sizeof host, &port, NULL, 0) != 0)
+        return "bad permitopen= (want host:port, [IPv6]:port, host:* or *:*)";
+    if (!anyport && port == 0) return "permitopen= port 0";
+    for (size_t i = 0; host[i]; i++)
+        if ((unsigned char)host[i] <= ' ' || (unsigned char)host[i] >= 0x7f)
+            return "white space or a control character in permitopen=";
+    pol_norm_name(host, norm); /* fits: host has at most POL_NAME_MAX bytes */
+    o->host = xstrdup(norm);
+    o->port = anyport ? 0 : port;
+    return NULL;
+}
+
+/*
+ * Parses the options field s[0, n) into e. *ca is set for cert-authority,
+ * *ign gets the bits of ignored options. 0, or -1 with the reason in err.
+ */
+static int ak_options(struct ak_ctx *cx, const char *s, size_t n, struct ak_entry *e, int *ca,
+                      uint32_t *ign, char *err, size_t errcap)
+{
+    int fwd = 1;
+    size_t i = 0;
+    for (;;) {
+        size_t j = i;
+        while (j < n && s[j] != ',' && s[j] != '=')
+            j++;
+        const struct ak_opt *o = NULL;
+        for (size_t k = 0; k < ARRAY_LEN(ak_opts); k++)
+            if (ak_ieq(s + i, j - i, ak_opts[k].name)) o = &ak_opts[k];
+        if (j == i) return pol_say(-1, err, errcap, "empty option");
+        if (!o) return pol_say(-1, err, errcap, "unknown option %s", log_esc(s + i, j - i));
+        if (j < n && s[j] == '=') {
+            size_t vn = 0;
+            if (!o->value) return pol_say(-1, err, errcap, "option %s takes no value", o->name);
+            if (++j >= n || s[j] != '"')
+                return pol_say(-1, err, errcap, "the value of %s must be in double quotes",
+                               o->name);
+            for (j++;;) {
+                if (j >= n) return pol_say(-1, err, errcap, "missing end quote in %s", o->name);
+                if (s[j] == '\\' && j + 1 < n && s[j + 1] == '"')
+                    cx->val[vn++] = '"', j += 2;
+                else if (s[j] == '"')
+                    break;
+                else
+                    cx->val[vn++] = s[j++];
+            }
+            j++;
+            cx->val[vn] = 0; /* vn < n <= AK_LINE_MAX */
+        } else if (o->value) {
+            return pol_say(-1, err, errcap, "option %s needs a value (%s=\"...\")", o->name,
+                           o->name);
+        }
+        const char *why = NULL;
+        switch (o->what) {
+        case AKO_FROM:
+            why = ak_from(e, cx->val, err, errcap);
+            break;
+        case AKO_OPEN:
+            if (e->nopen >= AK_OPEN_MAX) {
+                why = "too many permitopen= options";
+                break;
+            }
+            e->open = ak_grow(e->open, e->nopen, sizeof *e->open);
+            why = ak_permitopen(cx->val, &e->open[e->nopen]);
+            if (!why) e->nopen++;
+            break;
+        case AKO_RESTRICT:
+        case AKO_NOFWD:
+            fwd = 0;
+            break;
+        case AKO_FWD:
+            fwd = 1;
+            break;
+        case AKO_CA:
+            *ca = 1;
+            break;
+        default:
+            *ign |= 1u << (o - ak_opts);
+            break;
+        }
+        if (why) {
+            if (why != err) strfmt(err, errcap, "%s", why);
+            return -1;
+        }
+        if (j == n) break;
+        if (s[j] != ',')
+            return pol_say(-1, err, errcap, "expected a comma after option %s", o->name);
+        i = j + 1;
+    }
+    if (fwd)
+        e->no_fwd = 0;
+    else
+        e->no_fwd = 1;
+    return 0;
+}
+
+/* Warnings for an accepted line: ignored options (once per name per
+ * load), and from= patterns that can never match an address. */
+static void ak_accepted(struct ak_ctx *cx, const struct ak_entry *e, uint32_t ign)
+{
+    for (size_t k = 0; k < ARRAY_LEN(ak_opts); k++) {
+        uint32_t bit = 1u << k;
+        if (!(ign & bit) || (cx->warned & bit)) continue;
+        cx->warned |= bit;
+        ak_warn(cx, "%s: option %s is ignored by alknet%s (line %d)", cx->path, ak_opts[k].name,
+                ak_opts[k].note ? ak_opts[k].note : "", cx->line);
+    }
+    for (size_t i = 0; i < e->nfrom; i++) {
+        const char *p = e->from[i];
+        if (strspn(p + (p[0] == '!'), "0123456789abcdefABCDEF:.*?/") != strlen(p + (p[0] == '!')))
+            ak_warn(cx,
+                    "%s:%d: from= pattern %s is a host name; alknet does not look up peer "
+                    "names, so it never matches",
+                    cx->path, cx->line, log_esc(p, strlen(p)));
+    }
+}
+
+/* One line (NUL-terminated, without its newline). */
+static void ak_line(struct ak_ctx *cx, const char *s)
+{
+    struct ak_entry e;
+    char err[300];
+    int ca = 0;
+    uint32_t ign = 0;
+    s = skip_ws(s);
+    if (!*s || *s == '#') return;
+    memset(&e, 0, sizeof e);
+    e.line = cx->line;
+    int rc = key_parse_pub(s, &e.k);
+    if (rc == 1 || (rc < 0 && ak_keyish(s) && !ak_is_ed(s)))
+        return; /* another key type: not ours, not an error */
+    if (rc != 0) {
+        size_t on = ak_opts_len(s);
+        const char *key = on == (size_t)-1 ? "" : skip_ws(s + on);
+        int other = 0;      /* a key of another type after the options */
+        if (ak_keyish(s)) { /* an ssh-ed25519 line without options */
+            strfmt(err, sizeof err, "cannot decode the key");
+        } else if (on == (size_t)-1) {
+            strfmt(err, sizeof err, "missing end quote in the options");
+        } else if (!*key) {
+            strfmt(err, sizeof err, "no key after the options");
+        } else if (ak_options(cx, s, on, &e, &ca, &ign, err, sizeof err) == 0) {
+            rc = key_parse_pub(key, &e.k);
+            other = rc == 1 || (rc < 0 && ak_keyish(key) && !ak_is_ed(key));
+            if (rc < 0) strfmt(err, sizeof err, "cannot decode the key");
+        }
+        if (ca && (rc == 0 || other))
+            ak_warn(cx, "%s:%d: cert-authority line skipped (alknet does not use certificates)",
+                    cx->path, cx->line);
+        else if (rc < 0 && !other)
+            ak_warn(cx, "%s:%d: %s; line skipped", cx->path, cx->line, err);
+        if (rc != 0 || ca) {
+            ak_entry_free(&e);
+            return;
+        }
+    }
+    ak_accepted(cx, &e, ign);
+    cx->out->e = ak_grow(cx->out->e, cx->out->n, sizeof *cx->out->e);
+    cx->out->e[cx->out->n++] = e;
+}
+
+/*
+ * Parses the text of an authorized_keys file (NUL-terminated; an embedded
+ * NUL ends it) into out, which it initialises. path names the file in
+ * warnings. Invalid lines are skipped; out->warn lists what the server
+ * should log (at most AK_WARN_MAX lines plus a count of the rest). Returns
+ * 0; out->n == 0 means no usable key, which the caller must treat as an
+ * error at start-up. Free with ak_free.
+ */
+static int ak_parse(const char *text, const char *path, struct ak *out)
+{
+    struct ak_ctx cx;
+    memset(out, 0, sizeof *out);
+    memset(&cx, 0, sizeof cx);
+    cx.out = out;
+    cx.path = path ? path : "authorized_keys";
+    cx.val = xmalloc(AK_LINE_MAX + 1);
+    char *buf = xmalloc(AK_LINE_MAX + 1);
+    for (const char *p = text; p && *p && cx.line < INT_MAX;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        cx.line++;
+        if (n > 0 && p[n - 1] == '\r') n--;
+        if (n > AK_LINE_MAX) {
+            ak_warn(&cx, "%s:%d: line longer than %d bytes; line skipped", cx.path, cx.line,
+                    AK_LINE_MAX);
+        } else {
+            memcpy(buf, p, n);
+            buf[n] = 0;
+            ak_line(&cx, buf);
+        }
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    if (cx.dropped) {
+        char msg[128];
+        strfmt(msg, sizeof msg, "%s: %zu more warnings not shown", cx.path, cx.dropped);
+        ak_push_warn(out, msg);
+    }
+    free(buf);
+    free(cx.val);
+    return 0;
+}
+
+/*
+ * Does entry e admit a client at `peer`? 1 yes, 0 no. Without from= every
+ * peer is admitted. Patterns are tried in order: a match of a "!" pattern
+ * refuses at once; otherwise some pattern must match. Wildcards match the
+ * address text (an IPv4-mapped peer as a.b.c.d); CIDRs match the address.
+ */
+static int ak_from_ok(const struct ak_entry *e, const struct sockaddr *peer)
+{
+    struct pol_ip ip;
+    char text[INET6_ADDRSTRLEN] = "";
+    int ok = 0;
+    if (e->nfrom == 0) return 1;
+    if (pol_ip_of(peer, 0, &ip) != 0) return 0;
+    if (ip.has4)
+        inet_ntop(AF_INET, ip.v4, text, sizeof text);
+    else
+        inet_ntop(AF_INET6, ip.v6, text, sizeof text);
+    for (size_t i = 0; i < e->nfrom; i++) {
+        const char *p = e->from[i];
+        int neg = p[0] == '!', hit;
+        if (neg) p++;
+        if (strchr(p, '/')) {
+            uint8_t a[16], bits;
+            int v4;
+            char err[200];
+            if (pol_cidr(p, a, &bits, &v4, err, sizeof err) != 0) return 0; /* checked at load */
+            hit = pol_hit_addr(v4 ? POL_V4 : POL_V6, a, bits, &ip);
+        } else {
+            hit = kh_glob(p, strlen(p), text);
+        }
+        if (hit && neg) return 0;
+        ok |= hit;
+    }
+    return ok;
+}
+
+/*
+ * The entry that applies to key pk for a client at peer: the first line, in
+ * file order, with this key whose from= admits peer (as sshd chooses).
+ * NULL if none; a NULL peer is admitted only by lines without from=. Use
+ * it for the "none" probe, the PK_OK query and the signed request alike.
+ */
+static const struct ak_entry *ak_find(const struct ak *a, const uint8_t pk[32],
+                                      const struct sockaddr *peer)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (memcmp(a->e[i].k.pk, pk, 32) == 0 && ak_from_ok(&a->e[i], peer)) return &a->e[i];
+    return NULL;
+}
+
+/* The first line with key pk whatever its from=, for messages only ("key
+ * SHA256:... is known (line 4), but its from= refuses 192.0.2.9"). Never
+ * authorise with it. */
+static const struct ak_entry *ak_first(const struct ak *a, const uint8_t pk[32])
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (memcmp(a->e[i].k.pk, pk, 32) == 0) return &a->e[i];
+    return NULL;
+}
+
+/*
+ * May a client holding entry e open host:port (host as the client sent
+ * it)? 0 if the key may not forward at all; 1 if it has no permitopen=;
+ * otherwise 1 only if a permitopen= matches: same port or *, and the same
+ * host (any case, trailing dot ignored; IP literals compared as addresses)
+ * or *. The destination policy applies on top of this.
+ */
+static int ak_open_ok(const struct ak_entry *e, const char *host, unsigned port)
+{
+    char norm[POL_NAME_MAX + 1];
+    uint8_t ha[16], oa[16];
+    if (e->no_fwd) return 0;
+    if (e->nopen == 0) return 1;
+    if (!host || port == 0 || port > 65535 || pol_norm_name(host, norm) != 0) return 0;
+    int hf = pol_literal(norm, ha);
+    for (size_t i = 0; i < e->nopen; i++) {
+        const struct ak_open *o = &e->open[i];
+        if (o->port != 0 && o->port != port) continue;
+        if (strcmp(o->host, "*") == 0 || strcmp(o->host, norm) == 0) return 1;
+        if (hf && pol_literal(o->host, oa) == hf && memcmp(ha, oa, 16) == 0) return 1;
+    }
+    return 0;
+}
+
+/* ==================== SECTION 8c: DNS messages, hosts, resolv.conf (dns_) ==================== */
+
+/*
+ * The parts of the stub resolver (style.md 6) that do no I/O: building a
+ * query, judging a reply, reading /etc/hosts and /etc/resolv.conf, and the
+ * --dns override. Each is a pure function of its arguments (no globals, no
+ * allocation, no clock), so the engine that owns the sockets, retries and
+ * timers can be written on top, and a fuzz target can call dns_answer()
+ * on arbitrary bytes.
+ *
+ * Needs SECTION 3 (struct rd, struct wr) and net_port() from SECTION 8, so
+ * it goes right after SECTION 8.
+ *
+ * Written from RFC 1035 (4.1 message format, 4.1.4 compression, 2.3.4
+ * limits), RFC 2181 (8: TTL), RFC 2308 (5: negative TTL from the SOA),
+ * RFC 3596 (AAAA), RFC 6604 (rcode applies to the end of a CNAME chain),
+ * hosts(5) and resolv.conf(5).
+ *
+ * Sizes: a query is at most DNS_QUERY_MAX = 271 bytes; a reply is read in
+ * place (views, no copy), at most DNS_MSG_MAX bytes; names are expanded into
+ * 255-byte stack buffers. The worst case for dns_answer() is bounded by
+ * (DNS_MAX_CNAME + 2) walks over the message, each name costing at most
+ * DNS_MAX_JUMPS pointer jumps and 255 bytes of output.
+ */
+#define DNS_MAX_ADDRS 16
+#define DNS_MAX_CNAME 8  /* CNAME hops followed inside one answer */
+#define DNS_MAX_JUMPS 64 /* compression pointers followed in one name */
+#define DNS_NAME_MAX 255 /* RFC 1035 2.3.4: a name in wire form, root byte included */
+#define DNS_HOST_MAX 253 /* the same as text, without the trailing dot */
+#define DNS_QUERY_MAX (12 + DNS_NAME_MAX + 4) /* header + question: 271 */
+#define DNS_UDP_MAX 512                       /* RFC 1035 4.2.1: UDP reply without EDNS */
+#define DNS_MSG_MAX 65535                     /* RFC 1035 4.2.2: TCP replies have a 16-bit length */
+#define DNS_MAXNS 3                           /* resolv.conf nameservers used, as glibc's MAXNS */
+
+#define DNS_T_A 1 /* RFC 1035 3.2.2 */
+#define DNS_T_CNAME 5
+#define DNS_T_SOA 6
+#define DNS_T_AAAA 28 /* RFC 3596 2.1 */
+#define DNS_C_IN 1
+
+struct dns_addr {
+    uint8_t family; /* AF_INET or AF_INET6 */
+    uint8_t a[16];  /* network order; an IPv4 address uses a[0..3] */
+};
+struct dns_res {
+    unsigned n;
+    struct dns_addr addr[DNS_MAX_ADDRS];
+    uint32_t ttl; /* seconds; on NXDOMAIN/NODATA the negative TTL from the SOA, or 0 */
+};
+
+/* What a reply means for the query it was matched against. */
+enum {
+    DNS_OK,        /* res->n >= 1 addresses */
+    DNS_NXDOMAIN,  /* the name (or the end of its CNAME chain) does not exist */
+    DNS_NODATA,    /* it exists but has no address of this type */
+    DNS_SERVFAIL,  /* also REFUSED, NOTIMP, FORMERR, a CNAME loop: try another server */
+    DNS_TRUNCATED, /* TC: ask again over TCP */
+    DNS_IGNORE,    /* not an answer to this query: wrong id, question, not a response */
+    DNS_BAD        /* malformed */
+};
+static const char *const dns_result_text[] = {
+    "ok",        "no such name",  "no address",     "server failure",
+    "truncated", "not our reply", "malformed reply"};
+static ALK_UNUSED const char *dns_result_str(int rc)
+{
+    return rc >= 0 && (size_t)rc < ARRAY_LEN(dns_result_text) ? dns_result_text[rc] : "error";
+}
+
+static uint8_t dns_lc(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+
+/* ASCII case-insensitive equality (RFC 1035 2.3.3); only for host names. */
+static int dns_text_eq(const char *a, size_t an, const char *b, size_t bn)
+{
+    if (an != bn) return 0;
+    for (size_t i = 0; i < an; i++)
+        if (dns_lc((uint8_t)a[i]) != dns_lc((uint8_t)b[i])) return 0;
+    return 1;
+}
+
+/* Two names in wire form. Length bytes are < 64, below 'A', so folding the
+ * whole string folds only label characters. */
+static int dns_wire_eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    if (an != bn) return 0;
+    for (size_t i = 0; i < an; i++)
+        if (dns_lc(a[i]) != dns_lc(b[i])) return 0;
+    return 1;
+}
+
+/* Length of a host name without its one optional trailing dot, or 0 when
+ * empty or longer than 253 (RFC 1035 2.3.4: 255 in wire form). Reads at
+ * most DNS_HOST_MAX + 2 bytes of s. */
+static size_t dns_host_len(const char *s)
+{
+    size_t n = 0;
+    while (n < DNS_HOST_MAX + 2 && s[n])
+        n++;
+    if (n > 0 && s[n - 1] == '.') n--;
+    return n <= DNS_HOST_MAX ? n : 0;
+}
+
+/*
+ * A host name as text -> wire form (RFC 1035 3.1: length-prefixed labels,
+ * then the zero root byte). Accepted: labels of 1..63 characters from
+ * letters, digits, '-' and '_' (RFC 952/1123 host names, plus '_' seen in
+ * the wild), separated by single dots, with one optional trailing dot;
+ * at most 253 characters. Case is kept. Returns the wire length, or 0.
+ */
+static size_t dns_name_wire(const char *name, uint8_t out[DNS_NAME_MAX])
+{
+    size_t n = dns_host_len(name), o = 1, lab = 0;
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)name[i];
+        if (c == '.') {
+            if (o - lab - 1 == 0) return 0; /* empty label */
+            out[lab] = (uint8_t)(o - lab - 1);
+            lab = o++;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+        if (o - lab - 1 == 63) return 0; /* label longer than 63 */
+        out[o++] = c;
+    }
+    if (o - lab - 1 == 0) return 0;
+    out[lab] = (uint8_t)(o - lab - 1);
+    out[o++] = 0; /* n <= 253 gives o <= 255 */
+    return o;
+}
+
+/*
+ * RFC 1035 4.1.1 header + 4.1.2 question:
+ *   u16 ID  u16 flags (QR=0 OPCODE=0 RD=1)  u16 QDCOUNT=1  AN=NS=AR=0
+ *   QNAME  u16 QTYPE  u16 QCLASS=IN
+ * qtype is DNS_T_A or DNS_T_AAAA. Returns the length (at most
+ * DNS_QUERY_MAX), or 0 for an invalid name or type or too small a buffer.
+ * The id should come from rnd_u32() (RFC 5452 9.2: unpredictable).
+ */
+static ALK_UNUSED size_t dns_query(uint8_t *buf, size_t cap, uint16_t id, const char *name,
+                                   uint16_t qtype)
+{
+    uint8_t wire[DNS_NAME_MAX];
+    size_t wn = dns_name_wire(name, wire);
+    if (wn == 0 || (qtype != DNS_T_A && qtype != DNS_T_AAAA)) return 0;
+    const uint8_t hdr[12] = {(uint8_t)(id >> 8), (uint8_t)id, 0x01, 0x00, 0, 1};
+    const uint8_t tail[4] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, 0, DNS_C_IN};
+    struct wr w = wr_init(buf, cap);
+    wr_bytes(&w, hdr, sizeof hdr);
+    wr_bytes(&w, wire, wn);
+    wr_bytes(&w, tail, sizeof tail);
+    return w.bad ? 0 : w.len;
+}
+
+static uint16_t dns_u16(struct rd *r)
+{
+    struct str s = rd_bytes(r, 2);
+    return s.p ? (uint16_t)(s.p[0] << 8 | s.p[1]) : 0;
+}
+
+/*
+ * RFC 1035 4.1.4: reads the name at r->off, following compression
+ * pointers, into out (wire form, case kept). r ends after the name as it
+ * appears in place: after the root byte or after the first pointer.
+ *
+ * Termination: a pointer must land strictly before the place where the
+ * current run of labels began (the name's start, or the previous pointer's
+ * target). Each jump therefore goes to a smaller offset than the last one,
+ * which rules out loops of any length; DNS_MAX_JUMPS also caps the work.
+ * A real compressor only points at names written earlier, so this loses
+ * nothing. Pointers into the 12-byte header and the reserved label types
+ * 01/10 (RFC 6891 dropped extended labels) are malformed, and so is a name
+ * longer than 255 bytes. Returns the wire length, or 0 with r->bad set.
+ */
+static size_t dns_rd_name(struct rd *r, uint8_t out[DNS_NAME_MAX])
+{
+    struct rd j = *r; /* follows the pointers; r stays on the name in place */
+    size_t o = 0, run = r->off;
+    unsigned jumps = 0;
+    int jumped = 0;
+    for (;;) {
+        uint8_t c = rd_u8(&j);
+        if (j.bad) break;
+        if ((c & 0xc0) == 0xc0) {
+            size_t ptr = (size_t)(c & 0x3f) << 8 | rd_u8(&j);
+            /* run <= r->off <= r->len, so this also keeps ptr inside msg */
+            if (j.bad || ptr < 12 || ptr >= run || ++jumps > DNS_MAX_JUMPS) break;
+            if (!jumped) r->off = j.off, jumped = 1;
+            j.off = run = ptr;
+            continue;
+        }
+        if ((c & 0xc0) != 0 || DNS_NAME_MAX - o < (size_t)c + 1) break;
+        out[o++] = c;
+        if (c == 0) {
+            if (!jumped) r->off = j.off;
+            return o;
+        }
+        struct str l = rd_bytes(&j, c);
+        if (j.bad) break;
+        memcpy(out + o, l.p, c);
+        o += c;
+    }
+    r->bad = 1;
+    return 0;
+}
+
+/* RFC 1035 4.1.3 resource record:
+ *   NAME  u16 TYPE  u16 CLASS  u32 TTL  u16 RDLENGTH  RDATA[RDLENGTH] */
+struct dns_rr {
+    uint16_t type, cls;
+    uint32_t ttl;
+    size_t rdoff; /* offset of RDATA in the message */
+    uint16_t rdlen;
+};
+
+/* Reads one record; owner gets the owner name. 0, or -1 with r->bad set. */
+static int dns_rd_rr(struct rd *r, uint8_t owner[DNS_NAME_MAX], size_t *olen, struct dns_rr *rr)
+{
+    *olen = dns_rd_name(r, owner);
+    rr->type = dns_u16(r);
+    rr->cls = dns_u16(r);
+    struct str t = rd_bytes(r, 4);
+    rr->ttl = t.p ? ld32_be(t.p) : 0;
+    if (rr->ttl > 0x7fffffff) rr->ttl = 0; /* RFC 2181 8: top bit set means zero */
+    rr->rdlen = dns_u16(r);
+    rr->rdoff = r->off;
+    rd_bytes(r, rr->rdlen);
+    return r->bad ? -1 : 0;
+}
+
+/* A name filling exactly the RDATA at rr (CNAME, RFC 1035 3.3.1). It may
+ * use pointers, so it is read with the whole message in view. */
+static size_t dns_rd_rdname(const uint8_t *msg, size_t n, const struct dns_rr *rr,
+                            uint8_t out[DNS_NAME_MAX])
+{
+    struct rd d = rd_init(msg, n);
+    d.off = rr->rdoff;
+    size_t len = dns_rd_name(&d, out);
+    return d.bad || d.off - rr->rdoff != rr->rdlen ? 0 : len;
+}
+
+/*
+ * RFC 2308 5: the TTL of a negative answer is the smaller of the SOA
+ * record's own TTL and its MINIMUM field. SOA RDATA (RFC 1035 3.3.13):
+ *   MNAME  RNAME  u32 SERIAL  u32 REFRESH  u32 RETRY  u32 EXPIRE  u32 MINIMUM
+ * A malformed SOA only loses its TTL (returns 0): it is not needed to
+ * understand the reply.
+ */
+static uint32_t dns_soa_ttl(const uint8_t *msg, size_t n, const struct dns_rr *rr)
+{
+    uint8_t scratch[DNS_NAME_MAX];
+    struct rd d = rd_init(msg, n);
+    d.off = rr->rdoff;
+    dns_rd_name(&d, scratch);
+    dns_rd_name(&d, scratch);
+    struct str f = rd_bytes(&d, 20);
+    if (d.bad || d.off - rr->rdoff != rr->rdlen) return 0;
+    uint32_t min = ld32_be(f.p + 16);
+    if (min > 0x7fffffff) min = 0;
+    return MIN(rr->ttl, min);
+}
+
+/* Adds an address unless it is already there or out is full. */
+static void dns_add(struct dns_addr *out, unsigned *n, unsigned max, int family, const uint8_t *a)
+{
+    size_t alen = family == AF_INET ? 4 : 16;
+    if (*n >= max) return;
+    for (unsigned i = 0; i < *n; i++)
+        if (out[i].family == family && memcmp(out[i].a, a, alen) == 0) return;
+    memset(&out[*n], 0, sizeof out[*n]);
+    out[*n].family = (uint8_t)family;
+    memcpy(out[*n].a, a, alen);
+    (*n)++;
+}
+
+/*
+ * Judges msg[0..n) as the reply to dns_query(id, name, qtype). out is
+ * always cleared first; on DNS_OK it holds 1..DNS_MAX_ADDRS addresses and
+ * the smallest TTL of the records used (the CNAMEs followed and the
+ * addresses kept).
+ *
+ * In order:
+ *  1. header (4.1.1): short -> BAD; id, QR=1 and OPCODE=0 must match, or
+ *     the datagram answers someone else -> IGNORE (the engine keeps
+ *     waiting: a spoofer must guess the id and the question).
+ *  2. question (4.1.2): QDCOUNT 1, same name (any case), type, class IN,
+ *     else IGNORE. Servers may drop the question from an error reply, so
+ *     QDCOUNT 0 with FORMERR/SERVFAIL/NOTIMP/REFUSED gives SERVFAIL.
+ *  3. TC -> TRUNCATED, before the (cut) records are read.
+ *  4. every record of all three sections must parse and the message must
+ *     end with the last one, else BAD. In the answer section, class IN
+ *     A/AAAA records must have RDLENGTH 4/16 (RFC 3596 2.2), and CNAMEs a
+ *     well-formed name.
+ *  5. RCODE: NXDOMAIN (3) -> NXDOMAIN (RFC 6604: about the end of the
+ *     chain, fine either way); any other nonzero -> SERVFAIL.
+ *  6. the answer section: records of class IN owned by the queried name;
+ *     if they hold no address of qtype, follow the name's CNAME (RFC 1034
+ *     3.6.2) and look again, at most DNS_MAX_CNAME times (longer: a loop,
+ *     SERVFAIL). Records may come in any order; records for other names
+ *     are ignored (RFC 5452: never trust out-of-chain data).
+ *     No address at the end of the chain -> NODATA.
+ */
+static ALK_UNUSED int dns_answer(const uint8_t *msg, size_t n, uint16_t id, const char *name,
+                                 uint16_t qtype, struct dns_res *out)
+{
+    uint8_t want[DNS_NAME_MAX], got[DNS_NAME_MAX], next[DNS_NAME_MAX];
+    size_t wlen, glen, nlen;
+    struct dns_rr rr;
+
+    memset(out, 0, sizeof *out);
+    wlen = dns_name_wire(name, want);
+    if (wlen == 0 || (qtype != DNS_T_A && qtype != DNS_T_AAAA)) return DNS_IGNORE;
+
+    /* 1. u16 ID  u16 QR|OPCODE|AA|TC|RD|RA|Z|RCODE  u16 QD AN NS AR */
+    struct rd r = rd_init(msg, n);
+    uint16_t hid = dns_u16(&r), fl = dns_u16(&r), qd = dns_u16(&r), an = dns_u16(&r);
+    uint16_t ns = dns_u16(&r), ar = dns_u16(&r);
+    if (r.bad) return DNS_BAD;
+    if (hid != id || !(fl & 0x8000) || (fl >> 11 & 15) != 0) return DNS_IGNORE;
+    unsigned rcode = fl & 15u, tc = fl & 0x0200u;
+
+    /* 2. QNAME QTYPE QCLASS */
+    if (qd == 0 && (tc || (rcode != 0 && rcode != 3))) return tc ? DNS_TRUNCATED : DNS_SERVFAIL;
+    if (qd != 1) return DNS_IGNORE;
+    glen = dns_rd_name(&r, got);
+    uint16_t qt = dns_u16(&r), qc = dns_u16(&r);
+    if (r.bad) return tc ? DNS_TRUNCATED : DNS_BAD;
+    if (!dns_wire_eq(got, glen, want, wlen) || qt != qtype || qc != DNS_C_IN) return DNS_IGNORE;
+
+    /* 3. */
+    if (tc) return DNS_TRUNCATED;
+
+    /* 4. */
+    size_t an_off = r.off;
+    uint32_t negttl = 0;
+    for (unsigned i = 0; i < (unsigned)an + ns + ar; i++) {
+        if (dns_rd_rr(&r, got, &glen, &rr) != 0) return DNS_BAD;
+        if (i < an && rr.cls == DNS_C_IN) {
+            if ((rr.type == DNS_T_A && rr.rdlen != 4) || (rr.type == DNS_T_AAAA && rr.rdlen != 16))
+                return DNS_BAD;
+            if (rr.type == DNS_T_CNAME && dns_rd_rdname(msg, n, &rr, next) == 0) return DNS_BAD;
+        } else if (i >= an && i < (unsigned)an + ns && rr.type == DNS_T_SOA && rr.cls == DNS_C_IN) {
+            negttl = dns_soa_ttl(msg, n, &rr);
+        }
+    }
+    if (!rd_end(&r)) return DNS_BAD;
+
+    /* 5. */
+    if (rcode == 3) {
+        out->ttl = negttl;
+        return DNS_NXDOMAIN;
+    }
+    if (rcode != 0) return DNS_SERVFAIL;
+
+    /* 6. want is the name whose records we look for; one walk per hop. */
+    uint32_t ttl = UINT32_MAX;
+    int family = qtype == DNS_T_A ? AF_INET : AF_INET6;
+    for (unsigned hop = 0;; hop++) {
+        uint32_t cttl = 0;
+        nlen = 0;
+        r = rd_init(msg, n);
+        r.off = an_off;
+        for (unsigned i = 0; i < an; i++) {
+            if (dns_rd_rr(&r, got, &glen, &rr) != 0) return DNS_BAD; /* checked in 4 */
+            if (rr.cls != DNS_C_IN || !dns_wire_eq(got, glen, want, wlen)) continue;
+            if (rr.type == qtype && out->n < DNS_MAX_ADDRS) {
+                dns_add(out->addr, &out->n, DNS_MAX_ADDRS, family, msg + rr.rdoff);
+                ttl = MIN(ttl, rr.ttl);
+            } else if (rr.type == DNS_T_CNAME && nlen == 0) {
+                nlen = dns_rd_rdname(msg, n, &rr, next);
+                cttl = rr.ttl;
+            }
+        }
+        if (out->n > 0) {
+            out->ttl = ttl;
+            return DNS_OK;
+        }
+        if (nlen == 0) {
+            out->ttl = negttl;
+            return DNS_NODATA;
+        }
+        if (hop == DNS_MAX_CNAME) return DNS_SERVFAIL;
+        ttl = MIN(ttl, cttl);
+        memcpy(want, next, nlen);
+        wlen = nlen;
+    }
+}
+
+/* ---- /etc/hosts, /etc/resolv.conf: lines of blank-separated words ---- */
+
+static int dns_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* The next word of [*p, end): returns its start and sets *len, or NULL. */
+static const char *dns_word(const char **p, const char *end, size_t *len)
+{
+    const char *s = *p;
+    while (s < end && dns_blank(*s))
+        s++;
+    const char *e = s;
+    while (e < end && !dns_blank(*e))
+        e++;
+    *p = e, *len = (size_t)(e - s);
+    return e > s ? s : NULL;
+}
+
+/* The line starting at p: sets *end before the comment character or the
+ * newline; returns the start of the next line, or NULL at the end. */
+static const char *dns_line(const char *p, const char **end, const char *comment)
+{
+    const char *e = p;
+    while (*e && *e != '\n')
+        e++;
+    const char *next = *e ? e + 1 : NULL;
+    for (const char *c = p; c < e; c++)
+        if (strchr(comment, *c)) {
+            e = c;
+            break;
+        }
+    *end = e;
+    return next;
+}
+
+/* A numeric IPv4 or IPv6 address word (inet_pton: dotted quad, RFC 4291
+ * 2.2 text; no %scope). Returns AF_INET, AF_INET6, or 0. */
+static int dns_parse_ip(const char *s, size_t n, uint8_t a[16])
+{
+    char tmp[INET6_ADDRSTRLEN + 1];
+    if (n == 0 || n >= sizeof tmp) return 0;
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    memset(a, 0, 16);
+    if (inet_pton(AF_INET, tmp, a) == 1) return AF_INET;
+    if (inet_pton(AF_INET6, tmp, a) == 1) return AF_INET6;
+    return 0;
+}
+
+/*
+ * hosts(5): "ADDRESS CANONICAL_NAME [ALIASES...]", '#' starts a comment,
+ * fields are separated by blanks. Collects, in file order and without
+ * duplicates, the addresses of every line on which name appears (any
+ * case, a trailing dot on either side ignored), keeping those of the
+ * requested family (AF_INET, AF_INET6, or AF_UNSPEC for both). Lines whose
+ * address does not parse are skipped. Returns the number written to out.
+ */
+static ALK_UNUSED unsigned dns_hosts(const char *text, const char *name, int family,
+                                     struct dns_addr *out, unsigned max)
+{
+    size_t nn = dns_host_len(name), wl;
+    unsigned cnt = 0;
+    if (nn == 0 || !text) return 0;
+    for (const char *line = text, *next; line && cnt < max; line = next) {
+        const char *end, *p = line, *w;
+        uint8_t a[16];
+        next = dns_line(line, &end, "#");
+        if (!(w = dns_word(&p, end, &wl))) continue;
+        int fam = dns_parse_ip(w, wl, a);
+        if (fam == 0 || (family != AF_UNSPEC && family != fam)) continue;
+        while ((w = dns_word(&p, end, &wl)) != NULL) {
+            if (wl > 1 && w[wl - 1] == '.') wl--;
+            if (dns_text_eq(w, wl, name, nn)) {
+                dns_add(out, &cnt, max, fam, a);
+                break;
+            }
+        }
+    }
+    return cnt;
+}
+
+struct dns_conf {
+    struct sockaddr_storage ns[DNS_MAXNS];
+    unsigned nns, timeout_s, attempts;
+};
+
+/* A server address with its port as a sockaddr (family AF_INET/AF_INET6). */
+static void dns_sockaddr(int family, const uint8_t *a, unsigned port, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (family == AF_INET) {
+        struct sockaddr_in s;
+        memset(&s, 0, sizeof s);
+        s.sin_family = AF_INET;
+        s.sin_port = htons((uint16_t)port);
+        memcpy(&s.sin_addr, a, 4);
+        memcpy(out, &s, sizeof s);
+    } else {
+        struct sockaddr_in6 s;
+        memset(&s, 0, sizeof s);
+        s.sin6_family = AF_INET6;
+        s.sin6_port = htons((uint16_t)port);
+        memcpy(&s.sin6_addr, a, 16);
+        memcpy(out, &s, sizeof s);
+    }
+}
+
+/* For the engine: a resolved address plus a port, ready for connect().
+ * Returns the length to pass as socklen_t. */
+static ALK_UNUSED socklen_t dns_addr_sockaddr(const struct dns_addr *a, unsigned port,
+                                              struct sockaddr_storage *out)
+{
+    dns_sockaddr(a->family, a->a, port, out);
+    return a->family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
+                                : (socklen_t)sizeof(struct sockaddr_in6);
+}
+
+/* "N" of resolv.conf's "timeout:N": decimal digits only, clamped into
+ * [lo, hi]. -1 if not a number. */
+static int dns_conf_num(const char *s, size_t n, unsigned lo, unsigned hi, unsigned *v)
+{
+    unsigned x = 0;
+    if (n == 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        if (x < 100000) x = x * 10 + (unsigned)(s[i] - '0');
+    }
+    *v = x < lo ? lo : x > hi ? hi : x;
+    return 0;
+}
+
+/*
+ * resolv.conf(5), the parts a stub resolver without search lists needs:
+ *   nameserver ADDR        IPv4 or IPv6, the first DNS_MAXNS kept (port 53);
+ *                          a scoped IPv6 (fe80::1%eth0) is skipped
+ *   options timeout:N      per-try timeout, clamped to 1..30 s (glibc: 30)
+ *   options attempts:N     rounds over the servers, clamped to 1..5 (glibc: 5)
+ * '#' and ';' start comments; other keywords (domain, search, sortlist) and
+ * options are ignored; the last value of an option wins. Defaults are
+ * glibc's: timeout 5, attempts 2, and 127.0.0.1 when no nameserver is
+ * usable. text may be NULL (file missing): defaults only.
+ */
+static ALK_UNUSED void dns_conf_parse(const char *text, struct dns_conf *c)
+{
+    memset(c, 0, sizeof *c);
+    c->timeout_s = 5, c->attempts = 2;
+    for (const char *line = text, *next; line; line = next) {
+        const char *end, *p = line, *w;
+        size_t wl;
+        next = dns_line(line, &end, "#;");
+        if (!(w = dns_word(&p, end, &wl))) continue;
+        if (wl == 10 && memcmp(w, "nameserver", 10) == 0) {
+            uint8_t a[16];
+            int fam;
+            if (!(w = dns_word(&p, end, &wl)) || c->nns >= DNS_MAXNS) continue;
+            if ((fam = dns_parse_ip(w, wl, a)) != 0) dns_sockaddr(fam, a, 53, &c->ns[c->nns++]);
+        } else if (wl == 7 && memcmp(w, "options", 7) == 0) {
+            while ((w = dns_word(&p, end, &wl)) != NULL) {
+                if (wl > 8 && memcmp(w, "timeout:", 8) == 0)
+                    dns_conf_num(w + 8, wl - 8, 1, 30, &c->timeout_s);
+                else if (wl > 9 && memcmp(w, "attempts:", 9) == 0)
+                    dns_conf_num(w + 9, wl - 9, 1, 5, &c->attempts);
+            }
+        }
+    }
+    if (c->nns == 0) {
+        static const uint8_t lo[4] = {127, 0, 0, 1};
+        dns_sockaddr(AF_INET, lo, 53, &c->ns[c->nns++]);
+    }
+}
+
+/*
+ * The --dns override: "ADDR" (IPv4 or bare IPv6), "ADDR:PORT" (IPv4),
+ * "[V6]" or "[V6]:PORT". Port 1..65535, 53 when absent. Names are not
+ * accepted (we would need a resolver to find the resolver). 0 or -1.
+ */
+static ALK_UNUSED int dns_server_parse(const char *s, struct sockaddr_storage *out)
+{
+    const char *host = s, *ps = NULL, *colon = strchr(s, ':');
+    size_t hn;
+    unsigned port = 53;
+    uint8_t a[16];
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || (rb[1] != 0 && rb[1] != ':')) return -1;
+        host = s + 1, hn = (size_t)(rb - host);
+        if (rb[1] == ':') ps = rb + 2;
+    } else if (colon && !strchr(colon + 1, ':')) { /* exactly one ':': IPv4:PORT */
+        hn = (size_t)(colon - s), ps = colon + 1;
+    } else {
+        hn = strlen(s);
+    }
+    int fam = dns_parse_ip(host, hn, a);
+    if (fam == 0 || (s[0] == '[' && fam != AF_INET6)) return -1;
+    if (ps && (ps[0] < '0' || ps[0] > '9' || net_port(ps, &port) != 0 || port == 0)) return -1;
+    dns_sockaddr(fam, a, port, out);
+    return 0;
+}
+
 /* ==================== SECTION 9: SSH transport (tp_) ==================== */
 
 /*
@@ -2650,6 +4384,15 @@ struct ssh {
     size_t prebanner;    /* bytes of lines seen before the peer's version */
     uint8_t hostkey[32]; /* the server's host key, fixed by the first kex */
     const char *ciphers; /* our cipher preference, a name-list */
+    const char *ver;       /* our identification string, without CR LF */
+    /* server side */
+    const struct key *hk;  /* our host key */
+    unsigned auth_tries;   /* USERAUTH_REQUESTs seen */
+    unsigned svc_ok : 1;   /* "ssh-userauth" was requested */
+    char *auth_user;       /* who logged in (for logs), and with which key */
+    char auth_fp[KEY_FP_LEN];
+    struct sv_grant *grant; /* what the key may open (SECTION 19) */
+    unsigned max_channels;
     /* client side: who we are and whom we expect */
     const char *user;
     const struct key *ident;
@@ -2681,6 +4424,8 @@ static struct ssh *tp_new(int fd, int server, const char *peer)
     c->server = server ? 1 : 0;
     c->id = tp_next_id++;
     c->t_start = c->t_rx = c->t_kex = now_ms();
+    c->ver = ALK_ID_STRING;
+    c->grace_ms = ALK_HANDSHAKE_TIMEOUT_MS;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     return c;
 }
@@ -2694,6 +4439,7 @@ static void tp_free(struct ssh *c)
     buf_free(&c->defer);
     kex_free(c);
     free(c->ch);
+    free(c->auth_user);
     wipe(c, sizeof *c);
     free(c);
 }
@@ -2737,7 +4483,15 @@ static void tp_seal(struct ssh *c, uint8_t *pkt, size_t paylen)
 
 static void tp_end(struct ssh *c, struct wr *w)
 {
-    if (NEVER(w->bad || w->len == 0)) return;
+    if (NEVER(w->bad || w->len == 0)) {
+        /* a packet that did not fit its reservation: a bug, never silent */
+        if (!c->err) {
+            c->err = -E_LIMIT;
+            strfmt(c->why, sizeof c->why, "internal error: message %u did not fit its buffer",
+                   w->len ? w->p[0] : 0);
+        }
+        return;
+    }
     uint8_t *pkt = w->p - 5;
     if (NEVER(pkt != buf_tail(&c->out))) return; /* nothing may write in between */
     if (tp_kex_blocks(c) && !tp_kex_msg(w->p[0])) {
@@ -2785,7 +4539,7 @@ static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
         memcpy(c->why, tmp, sizeof tmp);
         c->err = e;
     }
-    int lvl = c->err == -E_CLOSED || c->err == -E_LOCAL ? L_INFO : L_WARN;
+    int lvl = c->err == -E_CLOSED || c->err == -E_LOCAL || c->err == -E_DISC ? L_INFO : L_WARN;
     LOG(lvl, c->id, "closing connection %s: %s", c->peer, c->why);
     /* a DISCONNECT is pointless when the peer is gone or said goodbye */
     if (c->ph > TP_1_VERSION && c->err != -E_CLOSED && c->err != -E_IO && c->err != -E_DISC) {
@@ -2839,6 +4593,14 @@ static void tp_hash_str(br_sha256_context *h, const void *p, size_t n)
     br_sha256_update(h, p, n);
 }
 
+/* Sends our identification line; the server sends it only after the
+ * client's arrived (stealth, spec 4), the client at once. */
+static void tp_send_version(struct ssh *c)
+{
+    buf_append(&c->out, c->ver, strlen(c->ver));
+    buf_append(&c->out, "\r\n", 2);
+}
+
 /*
  * RFC 4253 4.2: the identification line, "SSH-2.0-softwareversion
  * SP comments CR LF", at most 255 bytes. A server may send other lines
@@ -2870,7 +4632,7 @@ static int tp_version(struct ssh *c)
             memcpy(c->peer_ver, p, ln);
             c->peer_ver[ln] = 0;
             br_sha256_init(&c->vh);
-            const char *ours = ALK_ID_STRING;
+            const char *ours = c->ver;
             if (c->server) {
                 tp_hash_str(&c->vh, c->peer_ver, ln);
                 tp_hash_str(&c->vh, ours, strlen(ours));
@@ -2881,6 +4643,10 @@ static int tp_version(struct ssh *c)
             buf_consume(&c->in, used);
             LOG(L_DEBUG, c->id, "peer version %s", log_esc(c->peer_ver, ln));
             c->ph = TP_2_KEX;
+            if (c->server) { /* stealth (spec 4): not a byte before the client's line */
+                tp_send_version(c);
+                kex_start(c);
+            }
             return 1;
         }
         /* a line before the version: only servers may send them */
@@ -2965,14 +4731,6 @@ static void tp_read(struct ssh *c)
     }
 #endif
     tp_input(c);
-}
-
-/* Sends our identification line; the server sends it only after the
- * client's arrived (stealth, spec 4), the client at once. */
-static void tp_send_version(struct ssh *c)
-{
-    const char *v = ALK_ID_STRING "\r\n";
-    buf_append(&c->out, v, strlen(v));
 }
 
 /* ==================== SECTION 10: key exchange (kex_) ==================== */
@@ -3385,13 +5143,61 @@ static int kex_on_reply(struct ssh *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Server: RFC 8731 3.1 byte 30, string Q_C; we answer byte 31, string K_S,
+ * string Q_S, string signature of H, then NEWKEYS right away. */
+static int kex_on_init(struct ssh *c, const uint8_t *p, size_t n)
+{
+    struct kex *kx = c->kx;
+    struct rd r = rd_init(p + 1, n - 1);
+    const uint8_t *qc = rd_fixed(&r, 32);
+    if (!rd_end(&r)) {
+        tp_fail(c, -E_PROTO, "malformed KEX_ECDH_INIT");
+        return -E_PROTO;
+    }
+    uint8_t k[32], h[32], blob[KEY_BLOB_LEN], sig[64], kenc[40];
+    rnd_bytes(kx->esk, 32);
+    ci_x25519_base(kx->epk, kx->esk);
+    if (ci_x25519(k, kx->esk, qc) != 0) {
+        tp_fail(c, -E_PROTO, "client sent an invalid X25519 key (all-zero shared secret)");
+        return -E_PROTO;
+    }
+    WIPE(kx->esk);
+    key_blob(c->hk->pk, blob);
+    tp_hash_str(&kx->h, blob, sizeof blob);
+    tp_hash_str(&kx->h, qc, 32);
+    tp_hash_str(&kx->h, kx->epk, 32);
+    struct wr w = wr_init(kenc, sizeof kenc);
+    wr_mpint(&w, k, 32);
+    br_sha256_update(&kx->h, kenc, w.len);
+    br_sha256_out(&kx->h, h);
+    WIPE(kenc);
+    ed_sign(sig, c->hk->seed, c->hk->pk, h, 32);
+    kex_keys(c, k, h);
+    WIPE(k);
+    WIPE(h);
+    w = tp_begin(c, 1 + 4 + sizeof blob + 4 + 32 + 4 + 4 + 11 + 4 + 64);
+    wr_u8(&w, MSG_KEX_ECDH_REPLY);
+    wr_str(&w, blob, sizeof blob);
+    wr_str(&w, kx->epk, 32);
+    wr_u32(&w, 4 + 11 + 4 + 64);
+    wr_cstr(&w, "ssh-ed25519");
+    wr_str(&w, sig, 64);
+    tp_end(c, &w);
+    kex_send_newkeys(c);
+    return 0;
+}
+
 static int kex_on_newkeys(struct ssh *c)
 {
     struct kex *kx = c->kx;
     ci_install(&c->rx, kx->alg_rx, kx->key_rx, kx->iv_rx);
     if (c->strict) c->rx.seq = 0;
     kx->got_newkeys = 1;
-    if (kx->first) {
+    if (kx->first && c->server) {
+        LOG(L_DEBUG, c->id, "%s: %s, cipher %s", c->peer,
+            log_esc(c->peer_ver, strlen(c->peer_ver)), c->tx.alg->name);
+        c->ph = TP_3_AUTH;
+    } else if (kx->first) {
         char fp[KEY_FP_LEN];
         key_fp(c->hostkey, fp);
         LOG(L_INFO, c->id, "%s: %s, host key %s, cipher %s", c->peer,
@@ -3493,17 +5299,363 @@ static int ua_on_msg(struct ssh *c, uint8_t t, struct rd *r)
     }
 }
 
+/*
+ * Server side of RFC 4252 with the same one method. The client may probe
+ * with "none" (answered with the method list), query a key without a
+ * signature (USERAUTH_PK_OK if it would be accepted), or send the signed
+ * request. The signature is checked over string session_id followed by
+ * the request's own bytes up to the signature, as they arrived. Partial
+ * success is never given. Which keys are accepted, from where, and what
+ * they may open is the server's business (SECTION 19).
+ */
+#define UA_MAX_TRIES 10
+static int sv_key_allowed(struct ssh *c, const uint8_t pk[32], char *why, size_t cap);
+static void sv_login(struct ssh *c, const uint8_t pk[32]);
+
+static void ua_failure(struct ssh *c)
+{
+    /* RFC 4252 5.1: name-list authentications that can continue, boolean partial success */
+    struct wr w = tp_begin(c, 32);
+    wr_u8(&w, MSG_USERAUTH_FAILURE);
+    wr_cstr(&w, "publickey");
+    wr_u8(&w, 0);
+    tp_end(c, &w);
+}
+
+static int ua_server(struct ssh *c, const uint8_t *p, size_t n)
+{
+    struct rd r = rd_init(p + 1, n - 1);
+    if (p[0] == MSG_SERVICE_REQUEST) {
+        struct str svc = rd_str(&r, 64);
+        if (!rd_end(&r)) return -E_PROTO;
+        if (!str_eq(svc, "ssh-userauth")) {
+            tp_fail(c, -E_PROTO, "service %s is not available", log_str(svc));
+            return -E_PROTO;
+        }
+        c->svc_ok = 1;
+        struct wr w = tp_begin(c, 32);
+        wr_u8(&w, MSG_SERVICE_ACCEPT);
+        wr_cstr(&w, "ssh-userauth");
+        tp_end(c, &w);
+        return 0;
+    }
+    /* byte 50, string user, string service, string method, ... */
+    struct str user = rd_str(&r, 255), svc = rd_str(&r, 64), method = rd_str(&r, 64);
+    if (r.bad || !c->svc_ok) return -E_PROTO;
+    if (++c->auth_tries > UA_MAX_TRIES) {
+        tp_fail(c, -E_AUTH, "too many authentication attempts");
+        return -E_AUTH;
+    }
+    if (!str_eq(svc, "ssh-connection")) {
+        tp_fail(c, -E_PROTO, "service %s is not available", log_str(svc));
+        return -E_PROTO;
+    }
+    if (!str_eq(method, "publickey")) {
+        LOG(L_DEBUG, c->id, "method %s for user %s: offering publickey", log_str(method),
+            log_str(user));
+        ua_failure(c);
+        return 0;
+    }
+    /* boolean has signature, string algorithm, string key blob [, string signature] */
+    int has_sig = rd_bool(&r);
+    struct str algo = rd_str(&r, 64), blob = rd_str(&r, 1024);
+    size_t signed_len = r.off + 1; /* the request up to the signature, type byte included */
+    struct str sig = {NULL, 0};
+    if (has_sig) sig = rd_str(&r, 1024);
+    if (!rd_end(&r)) return -E_PROTO;
+    uint8_t pk[32];
+    char why[200], fp[KEY_FP_LEN];
+    if (!str_eq(algo, "ssh-ed25519") || key_from_blob(blob, pk) != 0) {
+        LOG(L_INFO, c->id, "%s: user %s offered a %s key; only ssh-ed25519 is accepted", c->peer,
+            log_str(user), log_str(algo));
+        ua_failure(c);
+        return 0;
+    }
+    key_fp(pk, fp);
+    if (!sv_key_allowed(c, pk, why, sizeof why)) {
+        LOG(L_INFO, c->id, "%s: refused key %s for user %s: %s", c->peer, fp, log_str(user), why);
+        ua_failure(c);
+        return 0;
+    }
+    if (!has_sig) { /* RFC 4252 7: string algorithm, string blob */
+        struct wr w = tp_begin(c, 9 + algo.n + blob.n);
+        wr_u8(&w, MSG_USERAUTH_PK_OK);
+        wr_str(&w, algo.p, algo.n);
+        wr_str(&w, blob.p, blob.n);
+        tp_end(c, &w);
+        return 0;
+    }
+    struct rd rs = rd_init(sig.p, sig.n);
+    struct str st = rd_str(&rs, 64);
+    const uint8_t *sg = rd_fixed(&rs, 64);
+    uint8_t *msg = xmalloc(4 + 32 + signed_len);
+    struct wr m = wr_init(msg, 4 + 32 + signed_len);
+    wr_str(&m, c->sid, 32);
+    wr_bytes(&m, p, signed_len);
+    int ok = rd_end(&rs) && str_eq(st, "ssh-ed25519") && ed_verify(sg, pk, msg, m.len) == 0;
+    free(msg);
+    if (!ok) {
+        LOG(L_INFO, c->id, "%s: bad signature from key %s for user %s", c->peer, fp,
+            log_str(user));
+        ua_failure(c);
+        return 0;
+    }
+    c->auth_user = xstrndup((const char *)user.p, user.n);
+    memcpy(c->auth_fp, fp, sizeof fp);
+    sv_login(c, pk);
+    struct wr w = tp_begin(c, 1);
+    wr_u8(&w, MSG_USERAUTH_SUCCESS);
+    tp_end(c, &w);
+    c->ph = TP_4_OPEN;
+    c->authed = 1;
+    return 0;
+}
+
+/* ==================== SECTION 12a: name resolution (rs_) ==================== */
+
+/*
+ * The server resolves the names clients ask for without ever blocking the
+ * loop (style 6): an IP literal or an /etc/hosts entry answers at once;
+ * otherwise A and AAAA queries go out together on one connected UDP socket
+ * (a fresh one per lookup, so a fresh random source port, and random ids),
+ * to the nameservers of /etc/resolv.conf or --dns in turn, with the
+ * timeout and attempts resolv.conf asks for. The wire format is SECTION 8c
+ * (dns_). A lookup belongs to one stream; the loop polls its socket.
+ */
+#define RS_TOTAL_MS 30000 /* a lookup never takes longer than this */
+enum { RS_OK, RS_NXDOMAIN, RS_NOADDR, RS_FAIL, RS_TIMEOUT };
+
+struct rs {
+    char name[DNS_HOST_MAX + 1];
+    int fd;            /* socket to the current server; -1 when not asking */
+    uint16_t id[2];    /* A, AAAA */
+    int st[2];         /* -1 pending, else a DNS_* result */
+    unsigned server, tries, asked; /* server to ask next; sends so far; server of fd */
+    int64_t resend, deadline;
+    int done, result;
+    unsigned n;        /* addresses found */
+    struct dns_addr addr[DNS_MAX_ADDRS];
+    struct dns_res r[2];
+};
+
+static struct {
+    struct dns_conf conf;
+    int fixed;          /* --dns given: resolv.conf is not read */
+    char *hosts;        /* /etc/hosts text, re-read when it changes */
+    time_t hosts_mtime;
+    int64_t hosts_checked;
+} rsc;
+
+static const char *rs_hosts_path = "/etc/hosts";
+static const char *rs_conf_path = "/etc/resolv.conf";
+
+/* (Re)reads resolv.conf, unless --dns fixed the server. */
+static void rs_load_conf(void)
+{
+    if (rsc.fixed) return;
+    char err[256];
+    char *text = file_read(rs_conf_path, 1u << 16, NULL, err, sizeof err);
+    dns_conf_parse(text ? text : "", &rsc.conf);
+    free(text);
+}
+
+static const char *rs_hosts_text(void)
+{
+    if (ev.now - rsc.hosts_checked >= 1000 || !rsc.hosts_checked) {
+        struct stat st;
+        rsc.hosts_checked = ev.now ? ev.now : 1;
+        if (stat(rs_hosts_path, &st) == 0 && (st.st_mtime != rsc.hosts_mtime || !rsc.hosts)) {
+            char err[256];
+            free(rsc.hosts);
+            rsc.hosts = file_read(rs_hosts_path, 1u << 20, NULL, err, sizeof err);
+            rsc.hosts_mtime = st.st_mtime;
+        }
+    }
+    return rsc.hosts ? rsc.hosts : "";
+}
+
+/* Puts the answers together, IPv6 and IPv4 alternating (IPv6 first). */
+static void rs_finish(struct rs *q, int result)
+{
+    unsigned i6 = 0, i4 = 0;
+    const struct dns_res *a4 = &q->r[0], *a6 = &q->r[1];
+    q->n = 0;
+    if (q->st[1] == DNS_OK || q->st[0] == DNS_OK)
+        while ((i6 < a6->n || i4 < a4->n) && q->n < DNS_MAX_ADDRS) {
+            if (q->st[1] == DNS_OK && i6 < a6->n) q->addr[q->n++] = a6->addr[i6++];
+            if (q->st[0] == DNS_OK && i4 < a4->n && q->n < DNS_MAX_ADDRS)
+                q->addr[q->n++] = a4->addr[i4++];
+            if (q->st[1] != DNS_OK) i6 = a6->n;
+            if (q->st[0] != DNS_OK) i4 = a4->n;
+        }
+    q->result = q->n ? RS_OK : result;
+    q->done = 1;
+    if (q->fd >= 0) close(q->fd);
+    q->fd = -1;
+}
+
+/* Both queries answered: decide. */
+static void rs_settle(struct rs *q)
+{
+    if (q->st[0] < 0 || q->st[1] < 0) return;
+    if (q->st[0] == DNS_NXDOMAIN || q->st[1] == DNS_NXDOMAIN) rs_finish(q, RS_NXDOMAIN);
+    else rs_finish(q, RS_NOADDR);
+}
+
+/* Sends the queries still unanswered to the current server. Asking the
+ * same server again reuses the socket and the ids, so that a late answer
+ * to the first try still counts. */
+static void rs_send(struct rs *q)
+{
+    if (q->tries >= rsc.conf.attempts * rsc.conf.nns || ev.now >= q->deadline) {
+        rs_finish(q, RS_TIMEOUT);
+        return;
+    }
+    unsigned which = q->server % rsc.conf.nns;
+    if (q->fd >= 0 && which == q->asked) {
+        q->tries++;
+        q->resend = MIN(ev.now + (int64_t)rsc.conf.timeout_s * 1000, q->deadline);
+        for (int k = 0; k < 2; k++) {
+            uint8_t b[DNS_QUERY_MAX];
+            if (q->st[k] >= 0) continue;
+            size_t n = dns_query(b, sizeof b, q->id[k], q->name, k ? DNS_T_AAAA : DNS_T_A);
+            if (send(q->fd, b, n, 0) < 0) LOG(L_DEBUG, 0, "DNS query for %s: %s", q->name, strerror(errno));
+        }
+        return;
+    }
+    if (q->fd >= 0) close(q->fd);
+    q->fd = -1;
+    q->asked = which;
+    const struct sockaddr_storage *ns = &rsc.conf.ns[which];
+    socklen_t sl = ns->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in);
+    q->tries++;
+    q->resend = ev.now + (int64_t)rsc.conf.timeout_s * 1000;
+    if (q->resend > q->deadline) q->resend = q->deadline;
+    int fd = socket(ns->ss_family, SOCK_DGRAM, 0);
+    if (fd < 0 || net_nonblock(fd) != 0 || connect(fd, (const struct sockaddr *)ns, sl) != 0) {
+        if (fd >= 0) close(fd);
+        q->server++;
+        q->resend = ev.now; /* try the next one in the next pass */
+        return;
+    }
+    q->fd = fd;
+    for (int k = 0; k < 2; k++) {
+        uint8_t b[DNS_QUERY_MAX];
+        if (q->st[k] >= 0) continue;
+        q->id[k] = (uint16_t)rnd_u32();
+        size_t n = dns_query(b, sizeof b, q->id[k], q->name, k ? DNS_T_AAAA : DNS_T_A);
+        if (send(fd, b, n, 0) < 0) LOG(L_DEBUG, 0, "DNS query for %s: %s", q->name, strerror(errno));
+    }
+}
+
+/* Starts a lookup; q->done may be set at once. */
+static void rs_start(struct rs *q, const char *name)
+{
+    memset(q, 0, sizeof *q);
+    q->fd = -1;
+    q->st[0] = q->st[1] = -1;
+    snprintf(q->name, sizeof q->name, "%s", name);
+    q->deadline = ev.now + RS_TOTAL_MS;
+    uint8_t a[16];
+    if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1) {
+        q->addr[0].family = strchr(name, ':') ? AF_INET6 : AF_INET;
+        memcpy(q->addr[0].a, a, 16);
+        q->n = 1, q->done = 1, q->result = RS_OK;
+        return;
+    }
+    q->n = dns_hosts(rs_hosts_text(), name, AF_UNSPEC, q->addr, DNS_MAX_ADDRS);
+    if (q->n) {
+        q->done = 1, q->result = RS_OK;
+        return;
+    }
+    uint8_t b[DNS_QUERY_MAX];
+    if (dns_query(b, sizeof b, 0, name, DNS_T_A) == 0) { /* not a host name at all */
+        q->done = 1, q->result = RS_NXDOMAIN;
+        return;
+    }
+    rs_send(q);
+}
+
+/* Answers on the socket. */
+static void rs_input(struct rs *q)
+{
+    uint8_t b[DNS_UDP_MAX * 8];
+    for (int i = 0; i < 8 && !q->done && q->fd >= 0; i++) {
+        ssize_t n = recv(q->fd, b, sizeof b, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        if (n < 0) { /* e.g. ICMP port unreachable: this server is not there */
+            q->server++;
+            rs_send(q);
+            return;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (q->st[k] >= 0) continue;
+            int r = dns_answer(b, (size_t)n, q->id[k], q->name, k ? DNS_T_AAAA : DNS_T_A, &q->r[k]);
+            if (r == DNS_IGNORE || r == DNS_BAD) continue;
+            if (r == DNS_SERVFAIL || r == DNS_TRUNCATED) { /* ask the next server */
+                q->server++;
+                rs_send(q);
+                return;
+            }
+            q->st[k] = r;
+        }
+        rs_settle(q);
+    }
+}
+
+/* Timers: resend to the next server, or give up. */
+static void rs_service(struct rs *q)
+{
+    if (q->done) return;
+    if (ev.now >= q->deadline) {
+        if (q->st[0] == DNS_OK || q->st[1] == DNS_OK) rs_finish(q, RS_OK); /* one answer is enough */
+        else rs_finish(q, RS_TIMEOUT);
+        return;
+    }
+    if (ev.now >= q->resend) {
+        if (q->st[0] == DNS_OK || q->st[1] == DNS_OK) { /* one family answered: stop waiting */
+            rs_finish(q, RS_OK);
+            return;
+        }
+        q->server++;
+        rs_send(q);
+    }
+}
+
+static void rs_free(struct rs *q)
+{
+    if (q->fd >= 0) close(q->fd);
+    q->fd = -1;
+}
+
+/* Why a lookup found nothing, worded so that the SOCKS side maps it to
+ * "host unreachable" (sx_rep_for). */
+static void rs_why(const struct rs *q, char *out, size_t cap)
+{
+    switch (q->result) {
+    case RS_NXDOMAIN: strfmt(out, cap, "cannot resolve %s: Name or service not known", q->name); break;
+    case RS_NOADDR: strfmt(out, cap, "cannot resolve %s: no address for that name", q->name); break;
+    case RS_TIMEOUT: strfmt(out, cap, "cannot resolve %s: no answer from the name servers", q->name); break;
+    default: strfmt(out, cap, "cannot resolve %s: name server failure", q->name); break;
+    }
+}
+
 /* ==================== SECTION 12: channels (ch_) ==================== */
 
 /*
  * A channel joins one local stream (a SOCKS or -L socket, or stdin/stdout
  * for -W) to one direct-tcpip channel (RFC 4254 7.2). States, in order:
  *
- *   CH_1_SOCKS    reading the SOCKS handshake (SECTION 13)
- *   CH_2_WAIT     destination known; waiting for the transport to be open
- *   CH_3_OPENING  CHANNEL_OPEN sent, waiting for the answer
+ *   CH_1_SOCKS    client: reading the SOCKS handshake (SECTION 13)
+ *   CH_2_WAIT     client: destination known; waiting for the transport
+ *   CH_3_OPENING  client: CHANNEL_OPEN sent, waiting for the answer
+ *   CH_3_RESOLVE  server: looking the destination's name up (rs_)
+ *   CH_3_CONNECT  server: connect() in progress, address by address
  *   CH_4_OPEN     relaying both ways
  *   CH_5_DONE     both CLOSEs exchanged; flushing to the local side
+ * On the server the local side is the destination socket, or nothing for
+ * the reserved alknet-echo, which sends back what it gets.
  *
  * Half-close is four bits (EOF and CLOSE each way) plus two for the local
  * side, never folded into the state. Windows: `win` is what the peer may
@@ -3511,11 +5663,14 @@ static int ua_on_msg(struct ssh *c, uint8_t t, struct rd *r)
  * local side, so the queue for a slow local reader never exceeds the
  * window we granted, and a reader that stops only stops its own stream.
  */
-enum ch_kind { CK_SOCKS, CK_LOCAL, CK_STDIO };
-enum ch_state { CH_1_SOCKS, CH_2_WAIT, CH_3_OPENING, CH_4_OPEN, CH_5_DONE };
+enum ch_kind { CK_SOCKS, CK_LOCAL, CK_STDIO, CK_DEST, CK_ECHO };
+enum ch_state {
+    CH_1_SOCKS, CH_2_WAIT, CH_3_OPENING, CH_3_RESOLVE, CH_3_CONNECT, CH_4_OPEN, CH_5_DONE
+};
 enum { OPEN_ADMIN_PROHIBITED = 1, OPEN_CONNECT_FAILED, OPEN_UNKNOWN_TYPE, OPEN_NO_RESOURCE };
 
 struct sx;
+struct dest;
 struct chan {
     struct ssh *c;               /* the transport, once CHANNEL_OPEN was sent */
     uint32_t id, peer;           /* our and the peer's channel numbers */
@@ -3529,6 +5684,8 @@ struct chan {
     size_t idx;    /* index in ev.ch */
     struct buf q;  /* peer data the local reader has not taken yet */
     struct sx *sx; /* SOCKS handshake, until the stream opens */
+    struct dest *dest; /* server: resolving and connecting, until open */
+    int64_t t_open;
     char *host;    /* destination */
     unsigned port;
     char orig[64];     /* local peer address, for CHANNEL_OPEN */
@@ -3536,21 +5693,6 @@ struct chan {
     int64_t deadline;
 };
 
-struct lsn;
-/* The loop's tables (SECTION 15 runs them). Objects are marked dead and
- * freed only by ev_reap, between passes, so pointers stay valid within a
- * pass. */
-static struct {
-    struct chan **ch;
-    size_t nch, capch;
-    struct lsn **lsn;
-    size_t nlsn;
-    struct ssh **ssh;   /* connections (the client has one) */
-    size_t nssh, capssh;
-    int sig[2];         /* self-pipe: signal number bytes */
-    int quit;
-    int64_t now;
-} ev = {.sig = {-1, -1}};
 
 static struct chan *ch_new(int rfd, int wfd, enum ch_kind kind)
 {
@@ -3632,8 +5774,10 @@ static void sx_reply(struct chan *ch, uint8_t rep); /* SECTION 13 */
 
 static void ch_log_close(const struct chan *ch, const char *how)
 {
-    LOG(ch->failed ? L_INFO : L_DEBUG, ch->c ? ch->c->id : 0,
-        "stream %s %s: %llu bytes up, %llu down", ch_name(ch), how, (unsigned long long)ch->up,
+    /* up: read locally and sent through the tunnel; down: the other way */
+    LOG(ch->failed || (ch->c && ch->c->server) ? L_INFO : L_DEBUG, ch->c ? ch->c->id : 0,
+        "stream %s %s after %lld s: %llu bytes sent, %llu received", ch_name(ch), how,
+        ch->t_open ? (long long)(ev.now - ch->t_open) / 1000 : 0LL, (unsigned long long)ch->up,
         (unsigned long long)ch->down);
 }
 
@@ -3714,6 +5858,179 @@ static void ch_send_u32(struct ssh *c, uint8_t t, uint32_t a)
 static void sx_flush_early(struct chan *ch);
 
 /*
+ * Server: reaching the destination a client asked for. The name is
+ * resolved (rs_), every address is checked against the destination policy
+ * (pol_) so that a name cannot lead into the server's own networks, and
+ * the allowed ones are tried in turn with non-blocking connects: a short
+ * timeout while other addresses remain, a longer one for the last. Only
+ * then does the client get OPEN_CONFIRMATION, or OPEN_FAILURE with a
+ * reason the SOCKS side turns into the matching reply.
+ */
+#define DEST_TRY_MS 3000 /* per address while others remain */
+struct dest {
+    struct rs rs;
+    unsigned next;   /* next address to try */
+    unsigned tried;  /* addresses the policy let through */
+    int err;         /* the last connect() error */
+    char why[200];   /* the last policy refusal */
+};
+struct pol;
+static const struct pol *dst_pol; /* the server's --allow/--deny rules */
+
+static void ch_refuse(struct chan *ch, uint32_t reason, const char *why)
+{
+    /* RFC 4254 5.1: byte 92, uint32 recipient, uint32 reason, string description, string language */
+    struct ssh *c = ch->c;
+    struct wr w = tp_begin(c, 64 + strlen(why));
+    wr_u8(&w, MSG_CHANNEL_OPEN_FAILURE);
+    wr_u32(&w, ch->peer);
+    wr_u32(&w, reason);
+    wr_cstr(&w, why);
+    wr_cstr(&w, "");
+    tp_end(c, &w);
+    LOG(L_INFO, c->id, "stream to %s refused: %s", ch_name(ch), why);
+    ch->failed = 1;
+    ch_finish(ch, 1);
+}
+
+static void ch_confirm(struct chan *ch)
+{
+    /* RFC 4254 5.1: byte 91, uint32 recipient, uint32 sender, uint32 window, uint32 max packet */
+    struct ssh *c = ch->c;
+    struct wr w = tp_begin(c, 17);
+    wr_u8(&w, MSG_CHANNEL_OPEN_CONFIRMATION);
+    wr_u32(&w, ch->peer);
+    wr_u32(&w, ch->id);
+    wr_u32(&w, ch->win);
+    wr_u32(&w, ALK_CHAN_MAXPKT);
+    tp_end(c, &w);
+    ch->st = CH_4_OPEN;
+    ch->deadline = 0;
+    ch->t_open = ev.now;
+}
+
+static void ch_dest_free(struct chan *ch)
+{
+    if (!ch->dest) return;
+    rs_free(&ch->dest->rs);
+    free(ch->dest);
+    ch->dest = NULL;
+}
+
+/* Tries the next address the policy allows; refuses when none is left. */
+static void ch_dest_next(struct chan *ch)
+{
+    struct dest *d = ch->dest;
+    while (d->next < d->rs.n) {
+        struct sockaddr_storage ss;
+        const struct dns_addr *a = &d->rs.addr[d->next++];
+        dns_sockaddr(a->family, a->a, ch->port, &ss);
+        if (!pol_check(dst_pol, ch->host, ch->port, (struct sockaddr *)&ss, d->why, sizeof d->why))
+            continue;
+        d->tried++;
+        socklen_t sl = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                : sizeof(struct sockaddr_in);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (fd < 0) {
+            d->err = errno;
+            continue;
+        }
+        net_nonblock(fd);
+        if (connect(fd, (struct sockaddr *)&ss, sl) == 0 || errno == EINPROGRESS) {
+            ch->rfd = ch->wfd = fd;
+            ch->st = CH_3_CONNECT;
+            ch->deadline = ev.now + (d->next < d->rs.n ? DEST_TRY_MS : ALK_CONNECT_TIMEOUT_MS);
+            return;
+        }
+        d->err = errno;
+        close(fd);
+    }
+    char why[300];
+    if (!d->tried) {
+        ch_refuse(ch, OPEN_ADMIN_PROHIBITED, d->why);
+        return;
+    }
+    /* strerror's words ("Connection refused", "No route to host", ...) are
+     * what the client maps to SOCKS replies */
+    strfmt(why, sizeof why, "%s", strerror(d->err ? d->err : ETIMEDOUT));
+    ch_refuse(ch, OPEN_CONNECT_FAILED, why);
+}
+
+/* The connect() in progress finished. */
+static void ch_dest_ready(struct chan *ch)
+{
+    int e = 0;
+    socklen_t el = sizeof e;
+    if (getsockopt(ch->rfd, SOL_SOCKET, SO_ERROR, &e, &el) != 0) e = errno;
+    if (e) {
+        ch->dest->err = e;
+        close(ch->rfd);
+        ch->rfd = ch->wfd = -1;
+        ch_dest_next(ch);
+        return;
+    }
+    net_nodelay(ch->rfd);
+    LOG(L_DEBUG, ch->c->id, "stream %u to %s connected", ch->id, ch_name(ch));
+    ch_dest_free(ch);
+    ch_confirm(ch);
+}
+
+/* Starts opening a stream to ch->host:ch->port. */
+static void ch_dest_start(struct chan *ch)
+{
+    ch->dest = xcalloc(1, sizeof *ch->dest);
+    ch->st = CH_3_RESOLVE;
+    rs_start(&ch->dest->rs, ch->host);
+}
+
+/* Per-pass progress while resolving or connecting. */
+static void ch_dest_step(struct chan *ch)
+{
+    struct dest *d = ch->dest;
+    if (ch->st == CH_3_RESOLVE) {
+        rs_service(&d->rs);
+        if (!d->rs.done) {
+            ch->deadline = MIN(d->rs.resend, d->rs.deadline);
+            return;
+        }
+        if (d->rs.result != RS_OK) {
+            char why[300];
+            rs_why(&d->rs, why, sizeof why);
+            ch_refuse(ch, OPEN_CONNECT_FAILED, why);
+            return;
+        }
+        ch_dest_next(ch);
+    } else if (ch->st == CH_3_CONNECT && ev.now >= ch->deadline) {
+        d->err = ETIMEDOUT;
+        close(ch->rfd);
+        ch->rfd = ch->wfd = -1;
+        ch_dest_next(ch);
+    }
+}
+
+/* alknet-echo: what arrives goes back, within the peer's window; bytes
+ * count as consumed only once sent back, so the window bounds the queue. */
+static void ch_echo(struct chan *ch)
+{
+    struct ssh *c = ch->c;
+    while (ch->q.len > 0 && tp_can_send_data(c) && !ch->sent_close) {
+        size_t n = MIN(MIN(ch->peer_win, ch->peer_max), MIN(ch->q.len, ALK_CHAN_MAXPKT));
+        if (n == 0) break;
+        struct wr w = tp_begin(c, 9 + n);
+        wr_u8(&w, MSG_CHANNEL_DATA);
+        wr_u32(&w, ch->peer);
+        wr_str(&w, buf_head(&ch->q), n);
+        tp_end(c, &w);
+        buf_consume(&ch->q, n);
+        ch->peer_win -= (uint32_t)n;
+        ch->owed += (uint32_t)n;
+        ch->up += n;
+    }
+    if (ch->q.len == 0) buf_free(&ch->q);
+    if (ch->rcvd_eof && ch->q.len == 0) ch->rd_done = ch->wr_done = 1;
+}
+
+/*
  * Per-pass upkeep: timeouts, window adjusts, EOF and CLOSE when their
  * conditions hold, and the end of the stream. Called once per loop pass
  * for every stream, before polling.
@@ -3722,6 +6039,10 @@ static void ch_service(struct chan *ch)
 {
     struct ssh *c = ch->c;
     if (ch->dead) return;
+    if (ch->st == CH_3_RESOLVE || ch->st == CH_3_CONNECT) {
+        ch_dest_step(ch);
+        return;
+    }
     if (ch->st <= CH_3_OPENING && ch->deadline && ev.now >= ch->deadline) {
         LOG(L_INFO, c ? c->id : 0, "stream %s: %s timed out", ch_name(ch),
             ch->st == CH_1_SOCKS ? "SOCKS handshake" : "channel open");
@@ -3742,6 +6063,7 @@ static void ch_service(struct chan *ch)
     if (ch->st != CH_4_OPEN && ch->st != CH_5_DONE) return;
     if (c && ch->st == CH_4_OPEN) {
         if (ch->sx) sx_flush_early(ch);
+        if (ch->kind == CK_ECHO) ch_echo(ch);
         if (ch->owed >= ALK_WINDOW / 4 && !ch->sent_close && !ch->rcvd_close) {
             /* RFC 4254 5.2: uint32 recipient channel, uint32 bytes to add */
             struct wr w = tp_begin(c, 9);
@@ -3755,7 +6077,7 @@ static void ch_service(struct chan *ch)
         if (ch->rcvd_eof && ch->q.len == 0 && !ch->wr_done) {
             if (ch->kind == CK_STDIO)
                 close(1);
-            else
+            else if (ch->wfd >= 0)
                 shutdown(ch->wfd, SHUT_WR);
             ch->wr_done = 1;
         }
@@ -3777,6 +6099,26 @@ static void ch_service(struct chan *ch)
     }
     if (ch->st == CH_5_DONE && (ch->q.len == 0 || ch->wfd < 0 || ev.now >= ch->deadline))
         ch_finish(ch, ch->reset);
+}
+
+/* At -v, SIGUSR1 also lists every stream: where it stands and why it waits. */
+static void ch_dump(void)
+{
+    static const char *const st[] = {"socks", "wait", "opening", "resolving", "connecting",
+                                     "open", "done"};
+    for (size_t i = 0; i < ev.nch; i++) {
+        const struct chan *ch = ev.ch[i];
+        LOG(L_DEBUG, ch->c ? ch->c->id : 0,
+            "stream %lu %s %s: we may send %lu (max %lu), peer may send %lu, owed %lu, queued %zu, "
+            "eof %d%d close %d%d local %d%d, %llu sent, %llu received",
+            (unsigned long)ch->id, ch_name(ch), st[ch->st], (unsigned long)ch->peer_win,
+            (unsigned long)ch->peer_max, (unsigned long)ch->win, (unsigned long)ch->owed,
+            ch->q.len, ch->sent_eof, ch->rcvd_eof, ch->sent_close, ch->rcvd_close, ch->rd_done,
+            ch->wr_done, (unsigned long long)ch->up, (unsigned long long)ch->down);
+    }
+    for (size_t i = 0; i < ev.nssh; i++)
+        LOG(L_DEBUG, ev.ssh[i]->id, "connection %s: %s, %zu bytes queued out, %zu in",
+            ev.ssh[i]->peer, tp_phase_name[ev.ssh[i]->ph], ev.ssh[i]->out.len, ev.ssh[i]->in.len);
 }
 
 /* Local socket readable while open: one read straight into a new packet. */
@@ -3866,6 +6208,7 @@ static int ch_on_open_confirm(struct ssh *c, struct rd *r)
     ch->peer = peer, ch->peer_win = win, ch->peer_max = MIN(maxp, ALK_CHAN_MAXPKT);
     ch->st = CH_4_OPEN;
     ch->deadline = 0;
+    ch->t_open = ev.now;
     if (ch->abandoned) { /* gave up waiting: close it right away */
         ch->failed = 1;
         return 0;
@@ -3935,6 +6278,11 @@ static int ch_on_data(struct ssh *c, struct rd *r, int ext)
         return -E_PROTO;
     }
     ch->win -= (uint32_t)d.n;
+    if (ch->kind == CK_ECHO && !ext) { /* sent back by ch_echo */
+        buf_append(&ch->q, d.p, d.n);
+        ch->down += d.n;
+        return 0;
+    }
     if (ext || ch->wfd < 0) { /* nowhere to deliver: consumed at once */
         ch->owed += (uint32_t)d.n;
         return 0;
@@ -4235,6 +6583,8 @@ static void sx_flush_early(struct chan *ch)
  * the connection. Strict KEX takes its few lines here: nothing but kex
  * messages during the first exchange, not even IGNORE.
  */
+static int sv_on_channel_open(struct ssh *c, struct rd *r); /* SECTION 18 */
+
 static int tp_violation(struct ssh *c, uint8_t t)
 {
     tp_fail(c, -E_PROTO, "unexpected message %u in state %s%s", t, tp_phase_name[c->ph],
@@ -4282,6 +6632,7 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
             return 0;
         }
         if (!c->server && t == MSG_KEX_ECDH_REPLY && !kx->have_keys) return kex_on_reply(c, p, n);
+        if (c->server && t == MSG_KEX_ECDH_INIT && !kx->have_keys) return kex_on_init(c, p, n);
         if (t == MSG_NEWKEYS && kx->have_keys) {
             if (!rd_end(&r)) return -E_PROTO;
             return kex_on_newkeys(c);
@@ -4311,8 +6662,13 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
     case MSG_USERAUTH_PK_OK:
         if (c->server || c->ph != TP_3_AUTH) return tp_violation(c, t);
         return ua_on_msg(c, t, &r);
-    case MSG_SERVICE_REQUEST:
     case MSG_USERAUTH_REQUEST:
+        /* RFC 4252 5.1: requests after success are ignored */
+        if (c->server && c->ph == TP_4_OPEN) return 0;
+        /* fall through */
+    case MSG_SERVICE_REQUEST:
+        if (!c->server || c->ph != TP_3_AUTH) return tp_violation(c, t);
+        return ua_server(c, p, n);
     case MSG_KEXINIT + 1: /* NEWKEYS outside a kex */
     case MSG_KEX_ECDH_INIT:
     case MSG_KEX_ECDH_REPLY:
@@ -4329,7 +6685,11 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
             struct str name = rd_str(&r, 256);
             int want = rd_bool(&r);
             if (r.bad) return -E_PROTO;
-            LOG(L_DEBUG, c->id, "global request %s refused", log_str(name));
+            if (c->server && (str_eq(name, "tcpip-forward") || str_eq(name, "streamlocal-forward@openssh.com")))
+                LOG(L_INFO, c->id, "refused remote forwarding (ssh -R): alknet serve only opens "
+                    "direct-tcpip streams");
+            else
+                LOG(L_DEBUG, c->id, "global request %s refused", log_str(name));
             if (want) {
                 struct wr w = tp_begin(c, 1);
                 wr_u8(&w, MSG_REQUEST_FAILURE);
@@ -4341,6 +6701,7 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
         case MSG_REQUEST_FAILURE:
             return 0; /* answers to our keepalives: receiving anything resets them */
         case MSG_CHANNEL_OPEN: {
+            if (c->server) return sv_on_channel_open(c, &r);
             /* uint32 sender channel is the second field; the client takes no
              * channels from the server (no remote forwarding, no agent) */
             rd_str(&r, 256);
@@ -4388,6 +6749,7 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
  * nearest deadline) -> poll -> ev_dispatch (I/O only) -> ev_reap (the only
  * place objects are freed). Signals arrive through a self-pipe.
  */
+enum { LK_SOCKS = CK_SOCKS, LK_LOCAL = CK_LOCAL, LK_SSH = 16 };
 struct lsn {
     int fd;
     uint8_t kind; /* CK_SOCKS or CK_LOCAL */
@@ -4398,7 +6760,7 @@ struct lsn {
     int dead;
 };
 
-enum { K_SIG, K_LSN, K_SSH, K_CHR, K_CHW, K_CONN };
+enum { K_SIG, K_LSN, K_SSH, K_CHR, K_CHW, K_CONN, K_RS };
 static struct {
     struct pollfd *pfd;
     struct {
@@ -4437,6 +6799,8 @@ static struct lsn *lsn_new(int fd, uint8_t kind)
     return l;
 }
 
+static void sv_accept(int fd, const struct sockaddr *peer); /* SECTION 18 */
+
 static void lsn_accept(struct lsn *l)
 {
     for (int i = 0; i < 64; i++) {
@@ -4453,6 +6817,10 @@ static void lsn_accept(struct lsn *l)
             return;
         }
         l->pause_until = 0;
+        if (l->kind == LK_SSH) {
+            sv_accept(fd, (struct sockaddr *)&ss);
+            continue;
+        }
         net_nonblock(fd);
         net_nodelay(fd);
         struct chan *ch = ch_new(fd, fd, (enum ch_kind)l->kind);
@@ -4474,6 +6842,7 @@ static void ch_free(struct chan *ch)
 {
     buf_free(&ch->q);
     sx_free(ch);
+    ch_dest_free(ch);
     free(ch->host);
     free(ch);
 }
@@ -4552,6 +6921,16 @@ static void ev_build(void)
     ev.now = now_ms();
     ev_add(ev.sig[0], POLLIN, K_SIG, NULL);
     role->service();
+    /* connections flush first: streams decide whether they may read by how
+     * full the output queue is (tp_can_send_data), and must see it as poll
+     * will, or a queue emptied later in this pass leaves nobody polling */
+    for (size_t i = 0; i < ev.nssh; i++) {
+        struct ssh *c = ev.ssh[i];
+        if (c->dead) continue;
+        tp_service(c);
+        if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set in upkeep */
+        if (c->out.len > 0 && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
+    }
     for (size_t i = 0; i < ev.nch; i++) {
         struct chan *ch = ev.ch[i];
         ch_service(ch);
@@ -4560,6 +6939,14 @@ static void ev_build(void)
             continue;
         }
         ev_deadline(ch->deadline);
+        if (ch->st == CH_3_RESOLVE) {
+            if (ch->dest->rs.fd >= 0) ev_add(ch->dest->rs.fd, POLLIN, K_RS, ch);
+            continue;
+        }
+        if (ch->st == CH_3_CONNECT) {
+            ev_add(ch->rfd, POLLOUT, K_CHR, ch);
+            continue;
+        }
         short r = ch_events_r(ch), w = ch_events_w(ch);
         if (ch->hup && !(r | w)) continue; /* would report POLLHUP forever */
         if (ch->rfd == ch->wfd) {
@@ -4572,9 +6959,7 @@ static void ev_build(void)
     for (size_t i = 0; i < ev.nssh; i++) {
         struct ssh *c = ev.ssh[i];
         if (c->dead) continue;
-        tp_service(c);
-        if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set in upkeep */
-        if (c->out.len > 0 && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
+        if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set by streams */
         if (c->ph == TP_5_CLOSING && (c->out.len == 0 || ev.now >= c->t_close)) {
             c->dead = 1;
             ev_deadline(ev.now);
@@ -4623,10 +7008,21 @@ static void ev_dispatch(void)
             if ((re & POLLOUT) && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
             break;
         }
+        case K_RS: {
+            struct chan *ch = o;
+            if (ch->dead || ch->st != CH_3_RESOLVE) break;
+            rs_input(&ch->dest->rs);
+            ch_dest_step(ch);
+            break;
+        }
         case K_CHR:
         case K_CHW: {
             struct chan *ch = o;
             if (ch->dead) break;
+            if (ch->st == CH_3_CONNECT) {
+                ch_dest_ready(ch);
+                break;
+            }
             short want = evp.pfd[i].events;
             if ((re & POLLERR) && !(want & (POLLIN | POLLOUT))) {
                 ch_local_failed(ch, ECONNRESET);
@@ -4764,6 +7160,17 @@ struct cfg {
     char *ciphers;
     unsigned keepalive;   /* seconds; 0 = off */
     char *file, *comment; /* keygen, pubkey */
+    /* serve */
+    struct fwd *lst; /* -l: lhost/lport */
+    size_t nlst;
+    char *host_key_file, *auth_keys, *dns, *config;
+    struct {
+        int allow;
+        char *text;
+    } *rules; /* --allow/--deny, in order */
+    size_t nrules;
+    int rules_from_cli; /* the command line gave rules: the file's are not used */
+    unsigned max_startups, login_grace, max_channels;
     int verbose, quiet, use_syslog;
 };
 static struct cfg cfg;
@@ -5012,6 +7419,7 @@ static void cl_on_signal(int sig)
         LOG(L_INFO, 0, "status: %s, %zu streams, %llu bytes out, %llu in",
             !c ? "not connected" : tp_phase_name[c->ph], ev.nch,
             c ? (unsigned long long)c->tx_total : 0ull, c ? (unsigned long long)c->rx_total : 0ull);
+        ch_dump();
     }
 }
 
@@ -5163,7 +7571,7 @@ static int cl_run(void)
  * "keyword value" lines named after the long options (spec 6); options
  * given on the command line win over the file.
  */
-enum cmd { C_KEYGEN = 1, C_PUBKEY = 2, C_CONNECT = 4 };
+enum cmd { C_KEYGEN = 1, C_PUBKEY = 2, C_CONNECT = 4, C_SERVE = 8 };
 enum opt_id {
     O_PORT,
     O_CONFIG,
@@ -5184,6 +7592,15 @@ enum opt_id {
     O_FILE,
     O_COMMENT,
     O_HELP,
+    O_LISTEN,
+    O_HOSTKEY_FILE,
+    O_AUTH_KEYS,
+    O_ALLOW,
+    O_DENY,
+    O_DNS,
+    O_MAX_STARTUPS,
+    O_LOGIN_GRACE,
+    O_MAX_CHANNELS,
     O_COUNT
 };
 struct opt {
@@ -5196,7 +7613,26 @@ struct opt {
 };
 static const struct opt opts[] = {
     {O_PORT, 'p', "port", "PORT", C_CONNECT, "server port (default 22; HOST:PORT works too)"},
-    {O_CONFIG, 'F', "config", "FILE", C_CONNECT, "read options from FILE (keyword value lines)"},
+    {O_CONFIG, 'F', "config", "FILE", C_CONNECT | C_SERVE,
+     "read options from FILE (keyword value lines)"},
+    {O_LISTEN, 'l', "listen", "ADDR:PORT", C_SERVE,
+     "SSH listener, repeatable (default 0.0.0.0:2222)"},
+    {O_HOSTKEY_FILE, 'k', "host-key", "FILE", C_SERVE,
+     "host key, created 0600 on first start (default ~/.alknet/host_ed25519)"},
+    {O_AUTH_KEYS, 'a', "authorized-keys", "FILE", C_SERVE,
+     "client keys, OpenSSH format (default ~/.alknet/authorized_keys); needs at least one"},
+    {O_ALLOW, 0, "allow", "RULE", C_SERVE,
+     "allow destinations: CIDR, IP, host pattern, each with :PORT or :LOW-HIGH; repeatable"},
+    {O_DENY, 0, "deny", "RULE", C_SERVE,
+     "deny destinations (same forms); the first matching rule decides, then the default: "
+     "no loopback, private, link-local, CGNAT or unique-local addresses"},
+    {O_DNS, 0, "dns", "ADDR[:PORT]", C_SERVE, "name server to use instead of /etc/resolv.conf"},
+    {O_MAX_STARTUPS, 0, "max-startups", "N", C_SERVE,
+     "connections that may be authenticating at once (default 32)"},
+    {O_LOGIN_GRACE, 0, "login-grace", "SECS", C_SERVE,
+     "time a connection has to authenticate (default 30)"},
+    {O_MAX_CHANNELS, 0, "max-channels", "N", C_SERVE,
+     "streams per connection (default 16384)"},
     {O_IDENTITY, 'i', "identity", "FILE", C_CONNECT,
      "private key (default ~/.alknet/id_ed25519, then ~/.ssh/id_ed25519)"},
     {O_DYNAMIC, 'D', "dynamic", "[ADDR:]PORT", C_CONNECT,
@@ -5212,16 +7648,18 @@ static const struct opt opts[] = {
     {O_SOCKS_AUTH, 0, "socks-auth", "USER:PASS", C_CONNECT,
      "require this RFC 1929 user and password on the SOCKS listeners"},
     {O_CHECK, 0, "check", NULL, C_CONNECT, "connect, authenticate, report and exit"},
-    {O_CIPHERS, 'c', "ciphers", "C1[,C2...]", C_CONNECT,
+    {O_CIPHERS, 'c', "ciphers", "C1[,C2...]", C_CONNECT | C_SERVE,
      "cipher preference (default: the fastest for this CPU first)"},
-    {O_KEEPALIVE, 0, "keepalive", "SECS", C_CONNECT,
-     "probe the server after SECS idle; 3 unanswered probes end the connection (0: off)"},
-    {O_VERBOSE, 'v', "verbose", NULL, C_CONNECT, "more detail in the log (-vv: even more)"},
-    {O_QUIET, 'q', "quiet", NULL, C_CONNECT, "log errors only"},
-    {O_SYSLOG, 0, "syslog", NULL, C_CONNECT, "log to syslog (daemon facility) instead of stderr"},
+    {O_KEEPALIVE, 0, "keepalive", "SECS", C_CONNECT | C_SERVE,
+     "probe the peer after SECS idle; 3 unanswered probes end the connection (0: off)"},
+    {O_VERBOSE, 'v', "verbose", NULL, C_CONNECT | C_SERVE,
+     "more detail in the log (-vv: even more)"},
+    {O_QUIET, 'q', "quiet", NULL, C_CONNECT | C_SERVE, "log errors only"},
+    {O_SYSLOG, 0, "syslog", NULL, C_CONNECT | C_SERVE,
+     "log to syslog (daemon facility) instead of stderr"},
     {O_FILE, 'f', "file", "FILE", C_KEYGEN | C_PUBKEY, "key file (default ~/.alknet/id_ed25519)"},
     {O_COMMENT, 'C', "comment", "COMMENT", C_KEYGEN, "key comment (default user@host)"},
-    {O_HELP, 'h', "help", NULL, C_KEYGEN | C_PUBKEY | C_CONNECT, "show this help"},
+    {O_HELP, 'h', "help", NULL, C_KEYGEN | C_PUBKEY | C_CONNECT | C_SERVE, "show this help"},
 };
 
 static const struct {
@@ -5235,6 +7673,8 @@ static const struct {
      "print the public key line and its fingerprint (as ssh-keygen -lf)"},
     {"connect", C_CONNECT, "connect [USER@]HOST[:PORT] [options] [-- COMMAND ARGS...]",
      "tunnel TCP streams through an SSH server"},
+    {"serve", C_SERVE, "serve [options]",
+     "an SSH server for alknet connect and stock ssh clients: key logins, TCP streams only"},
 };
 
 static void cfg_help(FILE *f, enum cmd cmd)
@@ -5406,6 +7846,56 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         break;
     case O_FILE:
         free(cfg.file), cfg.file = xstrdup(v);
+        break;
+    case O_LISTEN: {
+        char host[256];
+        if (net_split(v, host, sizeof host, &u, "0.0.0.0", 1) != 0)
+            return "expected [ADDR:]PORT";
+        cfg.lst = xrealloc(cfg.lst, (cfg.nlst + 1) * sizeof *cfg.lst);
+        memset(&cfg.lst[cfg.nlst], 0, sizeof cfg.lst[cfg.nlst]);
+        cfg.lst[cfg.nlst].lhost = xstrdup(host);
+        cfg.lst[cfg.nlst++].lport = u;
+        break;
+    }
+    case O_HOSTKEY_FILE:
+        free(cfg.host_key_file), cfg.host_key_file = xstrdup(v);
+        break;
+    case O_AUTH_KEYS:
+        free(cfg.auth_keys), cfg.auth_keys = xstrdup(v);
+        break;
+    case O_ALLOW:
+    case O_DENY: {
+        struct pol check;
+        memset(&check, 0, sizeof check);
+        const char *bad = pol_add(&check, o->id == O_ALLOW, v);
+        pol_free(&check);
+        if (bad) {
+            snprintf(why, sizeof why, "%s", bad);
+            return why;
+        }
+        cfg.rules = xrealloc(cfg.rules, (cfg.nrules + 1) * sizeof *cfg.rules);
+        cfg.rules[cfg.nrules].allow = o->id == O_ALLOW;
+        cfg.rules[cfg.nrules++].text = xstrdup(v);
+        break;
+    }
+    case O_DNS: {
+        struct sockaddr_storage ss;
+        if (dns_server_parse(v, &ss) != 0) return "expected ADDR, ADDR:PORT or [V6]:PORT";
+        free(cfg.dns), cfg.dns = xstrdup(v);
+        break;
+    }
+    case O_MAX_STARTUPS:
+        if (cfg_uint(v, 100000, &u) != 0 || u == 0) return "expected a number from 1";
+        cfg.max_startups = u;
+        break;
+    case O_LOGIN_GRACE:
+        if (cfg_uint(v, 3600, &u) != 0 || u == 0) return "expected seconds (1-3600)";
+        cfg.login_grace = u;
+        break;
+    case O_MAX_CHANNELS:
+        if (cfg_uint(v, ALK_MAX_CHANNELS, &u) != 0 || u == 0)
+            return "expected a number from 1 to 65536";
+        cfg.max_channels = u;
         break;
     case O_COMMENT:
         free(cfg.comment), cfg.comment = xstrdup(v);
@@ -5586,8 +8076,13 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
                              o->sh && a[1] != '-' ? (char[2]){o->sh, 0} : o->name, v ? v : "", why);
         given[o->id] = 1;
     }
+    if (given[O_ALLOW] || given[O_DENY]) { /* the rules are one list: all from one place */
+        given[O_ALLOW] = given[O_DENY] = 1;
+        cfg.rules_from_cli = 1;
+    }
     if (config) {
-        /* lists given on the command line replace the file's */
+        /* options given on the command line win; lists given there replace the file's */
+        cfg.config = xstrdup(config);
         int rc = cfg_file(config, cmd, given);
         if (rc) return rc;
     }
@@ -5600,16 +8095,454 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
                                   "--check or a command");
         if (cfg.check && cfg.command)
             return cfg_usage(cmd, "--check and a command exclude each other");
-        if (!cfg.ciphers) {
-            char def[160];
-            ci_default_list(def, sizeof def);
-            cfg.ciphers = xstrdup(def);
+    }
+    if (cmd == C_SERVE) {
+        char path[PATH_MAX];
+        if (!cfg.host_key_file) {
+            snprintf(path, sizeof path, "%s/.alknet/host_ed25519", home_dir());
+            cfg.host_key_file = xstrdup(path);
+        }
+        if (!cfg.auth_keys) {
+            snprintf(path, sizeof path, "%s/.alknet/authorized_keys", home_dir());
+            cfg.auth_keys = xstrdup(path);
+        }
+        if (!cfg.max_startups) cfg.max_startups = 32;
+        if (!cfg.login_grace) cfg.login_grace = 30;
+        if (!cfg.max_channels) cfg.max_channels = 16384;
+    }
+    if (!cfg.ciphers) {
+        char def[160];
+        ci_default_list(def, sizeof def);
+        cfg.ciphers = xstrdup(def);
+    }
+    return 0;
+}
+
+/* ==================== SECTION 18: server (sv_) ==================== */
+
+/*
+ * `alknet serve`: accepts SSH connections (never speaking first), lets in
+ * the keys of authorized_keys, and opens the direct-tcpip streams they ask
+ * for, within the destination policy. Limits: --max-startups connections
+ * may be unauthenticated at once (when full, the oldest one that has not
+ * even sent its identification line makes room, so a flood of idle or
+ * garbage connections cannot keep a real client out), --login-grace to
+ * authenticate, --max-channels streams per connection; memory per
+ * connection and stream is bounded as SECTION 1 says. SIGHUP re-reads
+ * authorized_keys, the rules of the -F file and resolv.conf; live tunnels
+ * keep the permissions they logged in with. SIGUSR1 logs a status line.
+ */
+struct ak_set { /* one load of authorized_keys, kept while sessions use it */
+    struct ak a;
+    unsigned refs;
+};
+struct sv_grant { /* what one session's key may do */
+    struct ak_set *set;
+    const struct ak_entry *e;
+};
+
+static struct {
+    struct key hk;
+    struct ak_set *keys; /* the current authorized_keys */
+    struct pol pol;
+    int stopping;
+    int64_t stop_by;
+    uint64_t conns, streams; /* since start */
+    int64_t full_logged;     /* last "max-startups reached" line */
+} sv;
+
+static void sv_set_release(struct ak_set *set)
+{
+    if (set && --set->refs == 0) {
+        ak_free(&set->a);
+        free(set);
+    }
+}
+
+/* Loads authorized_keys; NULL (with the reason said) if unusable. */
+static struct ak_set *sv_load_keys(void)
+{
+    char err[PATH_MAX + 64];
+    char *text = file_read(cfg.auth_keys, 4u << 20, NULL, err, sizeof err);
+    if (!text) {
+        say("%s", err);
+        return NULL;
+    }
+    struct ak_set *set = xcalloc(1, sizeof *set);
+    ak_parse(text, cfg.auth_keys, &set->a);
+    free(text);
+    for (size_t i = 0; i < set->a.nwarn; i++)
+        LOG(L_WARN, 0, "%s", set->a.warn[i]);
+    if (set->a.n == 0) {
+        say("%s holds no usable ssh-ed25519 key: the server does not start (or reload) without "
+            "one; add client public keys (alknet pubkey prints them), one per line",
+            cfg.auth_keys);
+        ak_free(&set->a);
+        free(set);
+        return NULL;
+    }
+    set->refs = 1;
+    return set;
+}
+
+/* The destination rules, in the order given. */
+static int sv_load_policy(struct pol *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < cfg.nrules; i++) {
+        const char *why = pol_add(p, cfg.rules[i].allow, cfg.rules[i].text);
+        if (why) {
+            say("%s %s: %s", cfg.rules[i].allow ? "allow" : "deny", cfg.rules[i].text, why);
+            pol_free(p);
+            return -1;
         }
     }
     return 0;
 }
 
-/* ==================== SECTION 18: keygen, pubkey, main ==================== */
+static int sv_peer(const struct ssh *c, struct sockaddr_storage *ss)
+{
+    socklen_t sl = sizeof *ss;
+    return getpeername(c->fd, (struct sockaddr *)ss, &sl);
+}
+
+/* see ua_server */
+static int sv_key_allowed(struct ssh *c, const uint8_t pk[32], char *why, size_t cap)
+{
+    struct sockaddr_storage ss;
+    if (sv_peer(c, &ss) != 0) {
+        strfmt(why, cap, "peer address unknown");
+        return 0;
+    }
+    if (ak_find(&sv.keys->a, pk, (struct sockaddr *)&ss)) return 1;
+    const struct ak_entry *e = ak_first(&sv.keys->a, pk);
+    if (e)
+        strfmt(why, cap, "%s:%d: from= does not admit %s", cfg.auth_keys, e->line, c->peer);
+    else
+        strfmt(why, cap, "not in %s", cfg.auth_keys);
+    return 0;
+}
+
+static void sv_login(struct ssh *c, const uint8_t pk[32])
+{
+    struct sockaddr_storage ss;
+    struct sv_grant *g = xcalloc(1, sizeof *g);
+    sv_peer(c, &ss);
+    g->set = sv.keys;
+    g->set->refs++;
+    g->e = ak_find(&sv.keys->a, pk, (struct sockaddr *)&ss);
+    c->grant = g;
+    const char *cm = g->e ? g->e->k.comment : "";
+    LOG(L_INFO, c->id, "%s: user %s authenticated with key %s%s%s%s", c->peer,
+        log_esc(c->auth_user, strlen(c->auth_user)), c->auth_fp, cm[0] ? " (" : "", cm,
+        cm[0] ? ")" : "");
+}
+
+static void sv_refuse(struct ssh *c, uint32_t peer, uint32_t reason, const char *what,
+                      const char *why)
+{
+    struct wr w = tp_begin(c, 64 + strlen(why));
+    wr_u8(&w, MSG_CHANNEL_OPEN_FAILURE);
+    wr_u32(&w, peer);
+    wr_u32(&w, reason);
+    wr_cstr(&w, why);
+    wr_cstr(&w, "");
+    tp_end(c, &w);
+    LOG(L_INFO, c->id, "%s refused: %s", what, why);
+}
+
+/*
+ * RFC 4254 7.2: string "direct-tcpip", uint32 sender channel, uint32
+ * initial window, uint32 maximum packet, string host, uint32 port, string
+ * originator address, uint32 originator port. Everything else (a shell
+ * "session", "forwarded-tcpip", ...) is refused with words an OpenSSH user
+ * can act on.
+ */
+static int sv_on_channel_open(struct ssh *c, struct rd *r)
+{
+    struct str type = rd_str(r, 64);
+    uint32_t peer = rd_u32(r), win = rd_u32(r), maxp = rd_u32(r);
+    if (r->bad) return -E_PROTO;
+    if (str_eq(type, "session")) {
+        sv_refuse(c, peer, OPEN_ADMIN_PROHIBITED, "session (shell)",
+                  "this alknet server has no shells and runs no commands: use ssh -N with "
+                  "-D, -L or -W to open TCP streams");
+        return 0;
+    }
+    if (!str_eq(type, "direct-tcpip")) {
+        char why[200];
+        strfmt(why, sizeof why,
+               "channel type %s is not offered: alknet opens direct-tcpip streams only "
+               "(ssh -N with -D, -L or -W)",
+               log_str(type));
+        sv_refuse(c, peer, OPEN_UNKNOWN_TYPE, "channel", why);
+        return 0;
+    }
+    struct str host = rd_str(r, 255);
+    uint32_t port = rd_u32(r);
+    rd_str(r, 255); /* originator address and port: only for logs in OpenSSH */
+    rd_u32(r);
+    if (!rd_end(r) || maxp == 0) {
+        tp_fail(c, -E_PROTO, "malformed direct-tcpip request");
+        return -E_PROTO;
+    }
+    char name[256], what[300], why[400];
+    memcpy(name, host.p, host.n);
+    name[host.n] = 0;
+    strfmt(what, sizeof what, "stream to %s:%lu", log_str(host), (unsigned long)port);
+    int bad = host.n == 0 || port == 0 || port > 65535;
+    for (size_t i = 0; i < host.n; i++)
+        bad |= host.p[i] <= 0x20 || host.p[i] >= 0x7f;
+    if (bad) {
+        sv_refuse(c, peer, OPEN_CONNECT_FAILED, what, "bad destination: Name or service not known");
+        return 0;
+    }
+    const struct ak_entry *e = c->grant ? c->grant->e : NULL;
+    if (!e || e->no_fwd) {
+        sv_refuse(c, peer, OPEN_ADMIN_PROHIBITED, what,
+                  "port forwarding is disabled for this key (restrict or no-port-forwarding in "
+                  "authorized_keys)");
+        return 0;
+    }
+    if (!ak_open_ok(e, name, port)) {
+        strfmt(why, sizeof why,
+               "%s:%lu is not in this key's permitopen list (authorized_keys line %d)", name,
+               (unsigned long)port, e->line);
+        sv_refuse(c, peer, OPEN_ADMIN_PROHIBITED, what, why);
+        return 0;
+    }
+    int reserved = host.n > 7 && strncasecmp(name, "alknet-", 7) == 0;
+    if (reserved && strcasecmp(name, "alknet-echo") != 0) {
+        strfmt(why, sizeof why,
+               "%s is a reserved name this server does not serve (alknet-echo is)", name);
+        sv_refuse(c, peer, OPEN_CONNECT_FAILED, what, why);
+        return 0;
+    }
+    if (pol_check_name(&sv.pol, name, port, reserved, why, sizeof why) == 0) {
+        sv_refuse(c, peer, OPEN_ADMIN_PROHIBITED, what, why);
+        return 0;
+    }
+    if (c->ch_live >= c->max_channels) {
+        strfmt(why, sizeof why, "too many streams on this connection (--max-channels %u)",
+               c->max_channels);
+        sv_refuse(c, peer, OPEN_NO_RESOURCE, what, why);
+        return 0;
+    }
+    struct chan *ch = ch_new(-1, -1, reserved ? CK_ECHO : CK_DEST);
+    ch->host = xstrdup(name);
+    ch->port = port;
+    ch->peer = peer, ch->peer_win = win, ch->peer_max = MIN(maxp, ALK_CHAN_MAXPKT);
+    if (ch_bind(c, ch) != 0) {
+        ch->dead = 1;
+        sv_refuse(c, peer, OPEN_NO_RESOURCE, what, "no free channel number");
+        return 0;
+    }
+    sv.streams++;
+    if (reserved)
+        ch_confirm(ch);
+    else
+        ch_dest_start(ch);
+    return 0;
+}
+
+/* A new SSH connection: make room if the unauthenticated ones are at the
+ * limit, then wait (silently) for the client's identification line. */
+static void sv_accept(int fd, const struct sockaddr *peer)
+{
+    char name[64];
+    net_addr_str(peer, name, sizeof name);
+    unsigned pending = 0;
+    struct ssh *oldest = NULL;
+    for (size_t i = 0; i < ev.nssh; i++) {
+        struct ssh *o = ev.ssh[i];
+        if (o->dead || o->authed || o->ph == TP_5_CLOSING) continue;
+        pending++;
+        if (o->ph == TP_1_VERSION && (!oldest || o->t_start < oldest->t_start)) oldest = o;
+    }
+    if (pending >= cfg.max_startups) {
+        if (!oldest) {
+            if (ev.now - sv.full_logged >= 1000)
+                LOG(L_WARN, 0, "%u connections are authenticating (--max-startups): refusing %s",
+                    pending, name);
+            sv.full_logged = ev.now;
+            close(fd);
+            return;
+        }
+        tp_fail(oldest, -E_LIMIT, "--max-startups reached: dropped to make room for %s", name);
+    }
+    net_nonblock(fd);
+    net_nodelay(fd);
+    struct ssh *c = tp_new(fd, 1, name);
+    c->hk = &sv.hk;
+    c->ciphers = cfg.ciphers;
+    c->grace_ms = (int64_t)cfg.login_grace * 1000;
+    c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
+    c->max_channels = cfg.max_channels;
+    ev_add_conn(c);
+    sv.conns++;
+    LOG(L_INFO, c->id, "connection from %s", name);
+}
+
+static void sv_conn_lost(struct ssh *c)
+{
+    const char *u = c->auth_user ? c->auth_user : "";
+    LOG(L_INFO, c->id, "%s%s%s closed after %lld s: %s; %llu bytes in, %llu out", c->peer,
+        u[0] ? " user " : "", log_esc(u, strlen(u)), (long long)(ev.now - c->t_start) / 1000,
+        c->err ? c->why : "ended", (unsigned long long)c->rx_total,
+        (unsigned long long)c->tx_total);
+    if (c->grant) {
+        sv_set_release(c->grant->set);
+        free(c->grant);
+        c->grant = NULL;
+    }
+}
+
+static void sv_stream_ended(const struct chan *ch) { (void)ch; }
+
+static void sv_reload(void)
+{
+    struct ak_set *set = sv_load_keys();
+    if (set) {
+        sv_set_release(sv.keys);
+        sv.keys = set;
+    }
+    if (cfg.config && !cfg.rules_from_cli) {
+        /* the file's rules again; the command line's (if any) never change */
+        uint8_t only[O_COUNT];
+        memset(only, 1, sizeof only); /* "given": everything but the rules is skipped */
+        only[O_ALLOW] = only[O_DENY] = 0;
+        for (size_t i = 0; i < cfg.nrules; i++)
+            free(cfg.rules[i].text);
+        cfg.nrules = 0;
+        struct pol p;
+        if (cfg_file(cfg.config, C_SERVE, only) == 0 && sv_load_policy(&p) == 0) {
+            pol_free(&sv.pol);
+            sv.pol = p;
+        } else {
+            LOG(L_ERR, 0, "SIGHUP: the destination rules in %s are broken; keeping the old ones",
+                cfg.config);
+        }
+    }
+    rs_load_conf();
+    LOG(L_INFO, 0, "SIGHUP: %zu keys from %s%s, %zu destination rules", sv.keys->a.n,
+        cfg.auth_keys, set ? "" : " (kept: the new file is unusable)", sv.pol.n);
+}
+
+static void sv_on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        sv_reload();
+    } else if (sig == SIGUSR1) {
+        size_t authed = 0;
+        for (size_t i = 0; i < ev.nssh; i++)
+            authed += ev.ssh[i]->authed;
+        LOG(L_INFO, 0,
+            "status: %zu connections (%zu authenticated), %zu streams open; since start %llu "
+            "connections, %llu streams",
+            ev.nssh, authed, ev.nch, (unsigned long long)sv.conns, (unsigned long long)sv.streams);
+        ch_dump();
+    } else if ((sig == SIGTERM || sig == SIGINT) && !sv.stopping) {
+        LOG(L_INFO, 0, "signal %d: closing %zu connections and exiting", sig, ev.nssh);
+        sv.stopping = 1;
+        sv.stop_by = ev.now + 2000;
+        for (size_t i = 0; i < ev.nlsn; i++)
+            ev.lsn[i]->dead = 1;
+        for (size_t i = 0; i < ev.nssh; i++)
+            tp_fail(ev.ssh[i], -E_LOCAL, "server shutting down");
+    }
+}
+
+static void sv_service(void)
+{
+    if (!sv.stopping) return;
+    if (ev.nssh == 0 || ev.now >= sv.stop_by)
+        ev.quit = 1;
+    else
+        ev_deadline(sv.stop_by);
+}
+
+/* Loads the host key, creating it (0600) on first start. */
+static int sv_host_key(void)
+{
+    char err[PATH_MAX + 256], fp[KEY_FP_LEN];
+    if (access(cfg.host_key_file, F_OK) != 0) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", cfg.host_key_file);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) *slash = 0, mkdirs(dir, 0700);
+        memset(&sv.hk, 0, sizeof sv.hk);
+        rnd_bytes(sv.hk.seed, 32);
+        ed_pubkey(sv.hk.pk, sv.hk.seed);
+        snprintf(sv.hk.comment, sizeof sv.hk.comment, "alknet host key");
+        if (key_save(cfg.host_key_file, &sv.hk, err, sizeof err) != 0) {
+            say("%s", err);
+            return -1;
+        }
+        LOG(L_INFO, 0, "created host key %s", cfg.host_key_file);
+    } else if (key_load(cfg.host_key_file, &sv.hk, err, sizeof err) != 0) {
+        say("%s", err);
+        return -1;
+    }
+    key_fp(sv.hk.pk, fp);
+    LOG(L_INFO, 0, "host key %s (%s)", fp, cfg.host_key_file);
+    return 0;
+}
+
+static int sv_run(void)
+{
+    if (sv_host_key() != 0) return ALK_EXIT_CONFIG;
+    if (!(sv.keys = sv_load_keys())) return ALK_EXIT_CONFIG;
+    if (sv_load_policy(&sv.pol) != 0) return ALK_EXIT_USAGE;
+    dst_pol = &sv.pol;
+    if (cfg.dns) {
+        rsc.conf.nns = 1, rsc.conf.timeout_s = 5, rsc.conf.attempts = 2, rsc.fixed = 1;
+        if (dns_server_parse(cfg.dns, &rsc.conf.ns[0]) != 0) {
+            say("--dns %s: expected ADDR, ADDR:PORT or [V6]:PORT", cfg.dns);
+            return ALK_EXIT_USAGE;
+        }
+    }
+    rs_load_conf();
+    if (ev_init() != 0) {
+        say("cannot create a pipe: %s", strerror(errno));
+        return ALK_EXIT_FAIL;
+    }
+    struct sigaction sa; /* SIGHUP: reload (the client leaves it at its default) */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ev_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    if (!cfg.nlst) {
+        cfg.lst = xcalloc(1, sizeof *cfg.lst);
+        cfg.lst[0].lhost = xstrdup("0.0.0.0");
+        cfg.lst[0].lport = 2222;
+        cfg.nlst = 1;
+    }
+    for (size_t i = 0; i < cfg.nlst; i++) {
+        char err[300];
+        int fd = net_listen(cfg.lst[i].lhost, cfg.lst[i].lport, err, sizeof err);
+        if (fd < 0) {
+            say("%s", err);
+            return ALK_EXIT_FORWARD;
+        }
+        struct lsn *l = lsn_new(fd, LK_SSH);
+        snprintf(l->name, sizeof l->name, "%s:%u", cfg.lst[i].lhost, net_local_port(fd));
+        LOG(L_INFO, 0, "listening on %s", l->name);
+    }
+    LOG(L_INFO, 0, "alknet %s: %zu authorized keys, %zu destination rules before the default "
+        "policy", ALK_VERSION, sv.keys->a.n, sv.pol.n);
+    static const struct ev_role server_role = {sv_service, sv_on_signal, sv_conn_lost,
+                                               sv_stream_ended, NULL};
+    role = &server_role;
+    ev.now = now_ms();
+    ev_run();
+    sv_set_release(sv.keys);
+    pol_free(&sv.pol);
+    WIPE(sv.hk);
+    return ALK_EXIT_OK;
+}
+
+/* ==================== SECTION 19: keygen, pubkey, main ==================== */
 
 static void cmd_print_fp(const struct key *k)
 {
@@ -5732,6 +8665,8 @@ int alk_main(int argc, char **argv)
         return cmd_keygen();
     case C_PUBKEY:
         return cmd_pubkey();
+    case C_SERVE:
+        return sv_run();
     default:
         return cl_run();
     }

@@ -628,6 +628,86 @@ class Client:
             wait_port(self.socks, proc=self.proc)
 
 
+class Server:
+    """`alknet serve` on 127.0.0.1:<free port> with its own host key and
+    authorized_keys, shaped like Sshd (.port, .user, .known_hosts,
+    .host_fingerprint, .ssh_argv(), .new_client_key()) so that tests can
+    point alknet connect or stock ssh at either.  `args` are extra serve
+    options; `ak_options` prefix the keys added by new_client_key."""
+
+    def __init__(self, workdir, *args, keys=(), start=True, env=None):
+        self.workdir = workdir
+        self.dir = workdir.file(workdir.unique("server"))
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.user = "alknet"
+        self.host_key = os.path.join(self.dir, "host_ed25519")
+        self.authorized_keys = os.path.join(self.dir, "authorized_keys")
+        self.known_hosts = os.path.join(self.dir, "known_hosts")
+        self.args = [str(a) for a in args]
+        self.env = env
+        with open(self.authorized_keys, "w") as f:
+            for k in keys:
+                f.write(k.strip() + "\n")
+        self.proc = None
+        if start:
+            self.start()
+
+    def argv(self):
+        return [ALKNET, "serve", "-l", f"127.0.0.1:{self.port}", "-k", self.host_key,
+                "-a", self.authorized_keys, *self.args]
+
+    def start(self, wait=True):
+        self.proc = Proc(self.workdir, self.argv(), name=os.path.basename(self.dir),
+                         env=self.env)
+        if not wait:
+            return self.proc
+        wait_port(self.port, proc=self.proc)
+        with open(self.host_key + ".pub") as f:
+            self.host_pub_line = f.read().strip()
+        self.host_fingerprint = fingerprint(self.host_key + ".pub")
+        with open(self.known_hosts, "w") as f:
+            f.write(self.known_hosts_line() + "\n")
+        return self.proc
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+
+    def add_authorized_key(self, pub, options=None):
+        if os.path.exists(pub):
+            with open(pub) as f:
+                pub = f.read()
+        line = pub.strip()
+        if options:
+            line = f"{options} {line}"
+        with open(self.authorized_keys, "a") as f:
+            f.write(line + "\n")
+
+    def new_client_key(self, name="id_ed25519", options=None):
+        path = keygen(self.workdir, name)
+        self.add_authorized_key(path + ".pub", options)
+        return path
+
+    def known_hosts_line(self):
+        keytype, blob = self.host_pub_line.split()[:2]
+        return f"[127.0.0.1]:{self.port} {keytype} {blob}"
+
+    def ssh_argv(self, key, *extra):
+        return Sshd.ssh_argv(self, key, *extra)
+
+    def log(self):
+        return self.proc.stderr_text()
+
+    def rss_kib(self):
+        """Resident memory of the server process, KiB (VmRSS)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+
 def alknet(argv, timeout=30, env=None, stdin=None):
     """Runs alknet ARGV to completion: (status, stdout, stderr) as text."""
     full_env = dict(os.environ)
@@ -676,5 +756,10 @@ class T:
 
     def alknet(self, sshd, key, *args, **kw):
         return Client(self.workdir, sshd, key, *args, **kw)
+
+    def server(self, *args, **kw):
+        """alknet serve (see Server); add keys with .new_client_key() before
+        start, or pass keys=[pub lines] and start at once."""
+        return Server(self.workdir, *args, **kw)
 
     check = staticmethod(check)

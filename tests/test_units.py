@@ -1,0 +1,36 @@
+"""The C unit tests: each program includes alknet.c whole and ends with
+"NAME: N passed, M failed"."""
+
+import os
+import subprocess
+
+import harness
+from harness import UNIT, check
+
+VECTORS = os.path.join(harness.ROOT, "tests", "vectors")
+
+
+def _run(name):
+    path = os.path.join(os.path.dirname(UNIT), name)
+    r = subprocess.run([path, VECTORS], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=300)
+    out = r.stdout.decode("utf-8", "replace")
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    check(r.returncode == 0 and last.endswith(" 0 failed"), out[-3000:])
+
+
+def test_unit_crypto_protocol_socks():
+    """tests/unit.c: RFC 8032, 8439, 7748 vectors, OpenSSH-made AEAD known
+    answers, the kex known answer, wire cases, SOCKS framer, known_hosts."""
+    _run("unit")
+
+
+def test_unit_policy_and_authorized_keys():
+    """tests/unit_policy.c: destination rules and defaults, authorized_keys."""
+    _run("unit_policy")
+
+
+def test_unit_dns():
+    """tests/unit_dns.c: DNS queries and answers (captured and hostile),
+    /etc/hosts, resolv.conf."""
+    _run("unit_dns")
