@@ -70,7 +70,7 @@ $(B)/asan/unit%: tests/unit%.c $(SRC) $(BR_LIB)
 
 check-asan: $(B)/asan/alknet $(UNITS:%=$(B)/asan/%) $(B)/blast
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	ALKNET=$(B)/asan/alknet UNIT=$(B)/asan/unit BLAST=$(B)/blast ALK_SANITIZED=1 \
+	ALKNET=$(B)/asan/alknet UNIT=$(B)/asan/unit BLAST=$(B)/blast \
 	$(PYTHON) tests/run.py $(TESTS)
 
 bench: alknet $(B)/blast

@@ -718,12 +718,6 @@ def alknet(argv, timeout=30, env=None, stdin=None):
             r.stderr.decode("utf-8", "replace"))
 
 
-def sanitized():
-    """True when the suite runs sanitizer builds (make check-asan): tests
-    may then move less data, through the same code paths."""
-    return bool(os.environ.get("ALK_SANITIZED"))
-
-
 # ---------------------------------------------------------------- test context
 
 class T:
