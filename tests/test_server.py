@@ -429,3 +429,30 @@ def test_log_lines(t):
     check(f"{cid} stream localhost:" in log and "102413 received" in log, log)
     check(any(l.split()[3:4] == [cid] and "closed after" in l and "bytes in" in l
               for l in log.splitlines()), log)
+
+
+def test_config_file_rules_reload(t):
+    """serve -F FILE: rules come from the file; SIGHUP re-reads them, and a
+    broken file keeps the old rules."""
+    conf = t.path("serve.conf")
+    srv = t.server("-F", conf, start=False)
+    key = srv.new_client_key()
+    with open(conf, "w") as f:
+        f.write("# destinations\nmax-channels 100\n")
+    srv.start()
+    client = t.alknet(srv, key)
+    blast = t.blast()
+    code, _ = socks_connect(client.socks, "127.0.0.1", blast.port, atyp=1)
+    check(code == 2, f"loopback before the rule: reply {code}")
+    with open(conf, "a") as f:
+        f.write("allow 127.0.0.0/8\n")
+    srv.proc.signal(signal.SIGHUP)
+    srv.proc.wait_for("1 destination rules")
+    ok, line = blast.client("E", "64k", socks=client.socks)
+    check(ok, f"after SIGHUP: {line}")
+    with open(conf, "a") as f:
+        f.write("deny 10.0.0.0/33\n")
+    srv.proc.signal(signal.SIGHUP)
+    srv.proc.wait_for("keeping the old ones")
+    ok, line = blast.client("E", "64k", socks=client.socks)
+    check(ok, f"old rules kept after a broken reload: {line}")
