@@ -44,7 +44,7 @@ alknet: $(SRC) $(BR_LIB) $(STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
 
 UNITS = unit unit_policy unit_dns
-$(UNITS:%=$(B)/%): $(B)/%: tests/%.c $(SRC) $(BR_LIB) $(STAMP)
+$(UNITS:%=$(B)/%): $(B)/%: tests/%.c tests/unit.h $(SRC) $(BR_LIB) $(STAMP)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ $< $(LDFLAGS) $(BR_LIBS)
 
@@ -64,7 +64,7 @@ SANCC ?= clang
 $(B)/asan/alknet: $(SRC) $(BR_LIB)
 	@mkdir -p $(B)/asan
 	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ alknet.c $(BR_LIBS)
-$(UNITS:%=$(B)/asan/%): $(B)/asan/%: tests/%.c $(SRC) $(BR_LIB)
+$(UNITS:%=$(B)/asan/%): $(B)/asan/%: tests/%.c tests/unit.h $(SRC) $(BR_LIB)
 	@mkdir -p $(B)/asan
 	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ $< $(BR_LIBS)
 

@@ -401,10 +401,11 @@ class Sshd:
         with open(self.authorized_keys, "a") as f:
             f.write(line + "\n")
 
-    def new_client_key(self, name="id_ed25519"):
-        """A new client key pair, authorized here; returns its private key's path."""
+    def new_client_key(self, name="id_ed25519", options=None):
+        """A new client key pair, authorized here (with authorized_keys
+        `options`, if any); returns its private key's path."""
         path = keygen(self.workdir, name)
-        self.add_authorized_key(path + ".pub")
+        self.add_authorized_key(path + ".pub", options)
         return path
 
     def known_hosts_line(self):
@@ -674,27 +675,10 @@ class Server:
         if self.proc:
             self.proc.kill()
 
-    def add_authorized_key(self, pub, options=None):
-        if os.path.exists(pub):
-            with open(pub) as f:
-                pub = f.read()
-        line = pub.strip()
-        if options:
-            line = f"{options} {line}"
-        with open(self.authorized_keys, "a") as f:
-            f.write(line + "\n")
-
-    def new_client_key(self, name="id_ed25519", options=None):
-        path = keygen(self.workdir, name)
-        self.add_authorized_key(path + ".pub", options)
-        return path
-
-    def known_hosts_line(self):
-        keytype, blob = self.host_pub_line.split()[:2]
-        return f"[127.0.0.1]:{self.port} {keytype} {blob}"
-
-    def ssh_argv(self, key, *extra):
-        return Sshd.ssh_argv(self, key, *extra)
+    add_authorized_key = Sshd.add_authorized_key
+    new_client_key = Sshd.new_client_key
+    known_hosts_line = Sshd.known_hosts_line
+    ssh_argv = Sshd.ssh_argv
 
     def log(self):
         return self.proc.stderr_text()

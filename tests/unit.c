@@ -9,26 +9,9 @@
  *   build/unit bench                Ed25519 and Poly1305 speed (not a test)
  * (the last three let tests/test_crypto.py cross-check against openssl)
  */
-#define ALKNET_NO_MAIN
-#define ALKNET_TEST
-#include "../alknet.c"
+#include "unit.h"
 
 #include <sys/socket.h>
-
-static int passed, failed;
-static const char *group = "";
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL [%s] %s:%d: ", group, __FILE__, __LINE__);                                \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 /* ---- the one vector loader: "# comment", "name = hex", blank line between records ---- */
 

@@ -10,24 +10,7 @@
  * (masm below) for the cases no sane server sends. The queries are checked
  * against the bytes dig 9.18 sends (+noedns +nocookie +noadflag).
  */
-#define ALKNET_NO_MAIN
-#define ALKNET_TEST
-#include "../alknet.c"
-
-static int passed, failed;
-static const char *group = "";
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL [%s] %s:%d: ", group, __FILE__, __LINE__);                                \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
+#include "unit.h"
 
 static const char *const rc_name[] = {"OK",        "NXDOMAIN", "NODATA", "SERVFAIL",
                                       "TRUNCATED", "IGNORE",   "BAD"};

@@ -9,24 +9,7 @@
  * The keys below were made with `ssh-keygen -t ed25519` (and -t rsa,
  * -t ecdsa for the lines that must be skipped).
  */
-#define ALKNET_NO_MAIN
-#define ALKNET_TEST
-#include "../alknet.c"
-
-static int passed, failed;
-static const char *group = "";
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL [%s] %s:%d: ", group, __FILE__, __LINE__);                                \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
+#include "unit.h"
 
 /* ---------- helpers ---------- */
 
