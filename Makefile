@@ -4,6 +4,8 @@
 #   make BEARSSL_SRC=DIR build BearSSL from a source tree instead (into build/)
 #   make check           the whole test suite; ends with "N passed, N failed"
 #   make check-asan      the suite again, alknet built with ASan + UBSan (clang)
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make fuzz-replay     every corpus input once, under ASan + UBSan (CI)
 #   make clean
 
 CC ?= cc
@@ -72,6 +74,46 @@ check-asan: $(B)/asan/alknet $(UNITS:%=$(B)/asan/%) $(B)/blast
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ALKNET=$(B)/asan/alknet UNIT=$(B)/asan/unit BLAST=$(B)/blast \
 	$(PYTHON) tests/run.py $(TESTS)
+
+# Fuzzing (tests/fuzz/): libFuzzer targets built from alknet.c with
+# -DALKNET_FUZZ; seeds in tests/fuzz/corpus/NAME/, new inputs in build/fuzz/work/.
+FUZZ_TARGETS = server client socks dns keys config
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+FUZZCC ?= clang
+FUZZFLAGS = -std=c99 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -Wall -Wextra -Wshadow
+FUZZ_DEPS = tests/fuzz/fuzz.h $(SRC) $(BR_LIB)
+$(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZFLAGS) $(BR_CPPFLAGS) -o $@ $< $(BR_LIBS)
+$(FUZZ_TARGETS:%=$(B)/fuzz/seeds_%): $(B)/fuzz/seeds_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZCC) -std=c99 -g -O1 -DFUZZ_SEEDS $(BR_CPPFLAGS) -o $@ $< $(BR_LIBS)
+
+.PHONY: fuzz fuzz-replay fuzz-corpus fuzz-merge
+fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(B)/fuzz/work/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(B)/fuzz/fuzz_$$t $(B)/fuzz/work/$$t tests/fuzz/corpus/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/ \
+	    2>&1 | grep -E "^#|^stat::|ERROR|SUMMARY|Test unit written" | tail -12 || exit 1; \
+	done
+fuzz-replay: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  n=$$(ls tests/fuzz/corpus/$$t | wc -l); \
+	  $(B)/fuzz/fuzz_$$t -runs=0 tests/fuzz/corpus/$$t > $(B)/fuzz/replay-$$t.log 2>&1 \
+	    && echo "fuzz_$$t: $$n corpus inputs replayed, no finding" \
+	    || { tail -30 $(B)/fuzz/replay-$$t.log; echo "fuzz_$$t: FAILED"; exit 1; }; \
+	done
+fuzz-corpus: $(FUZZ_TARGETS:%=$(B)/fuzz/seeds_%)
+	$(PYTHON) tests/fuzz/make_corpus.py $(B)/fuzz
+# adds what the fuzzers found (build/fuzz/work) to the committed corpus, minimized
+fuzz-merge: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  $(B)/fuzz/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(B)/fuzz/work/$$t 2>&1 | grep -E "MERGE-OUTER: [0-9]+ new"; \
+	done
 
 bench: alknet $(B)/blast
 	ALKNET=./alknet BLAST=$(B)/blast $(PYTHON) bench/bench.py $(BENCH_ARGS)
