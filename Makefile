@@ -5,6 +5,7 @@
 #   make check           the whole test suite; ends with "N passed, N failed"
 #   make check-asan      the suite again, alknet built with ASan + UBSan (clang)
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make check-valgrind  the suite with less data, alknet under valgrind memcheck
 #   make fuzz-replay     every corpus input once, under ASan + UBSan (CI)
 #   make clean
 
@@ -36,7 +37,7 @@ SRC = alknet.c alknet.h
 # Changing CC, CFLAGS or the BearSSL source relinks (the stamp's name changes).
 STAMP := $(B)/config.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS) $(BEARSSL_SRC)' | cksum | cut -d' ' -f1)
 
-.PHONY: all check check-asan unit clean bench
+.PHONY: all check check-asan check-valgrind unit clean bench
 all: alknet
 
 $(STAMP):
@@ -114,6 +115,12 @@ fuzz-merge: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	  $(B)/fuzz/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(B)/fuzz/work/$$t 2>&1 | grep -E "MERGE-OUTER: [0-9]+ new"; \
 	done
+
+# The suite with alknet (and the unit programs) under valgrind memcheck,
+# moving less data (ALK_SMALL) through the same code paths.
+check-valgrind: alknet $(UNITS:%=$(B)/%) $(B)/blast
+	ALKNET=tests/valgrind-alknet ALKNET_REAL=$(CURDIR)/alknet ALK_SMALL=1 ALK_VALGRIND_UNITS=1 \
+	UNIT=$(B)/unit BLAST=$(B)/blast $(PYTHON) tests/run.py $(TESTS)
 
 bench: alknet $(B)/blast
 	ALKNET=./alknet BLAST=$(B)/blast $(PYTHON) bench/bench.py $(BENCH_ARGS)

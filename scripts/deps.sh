@@ -4,7 +4,7 @@
 # test.sh all come through here.
 set -eu
 PKGS="make gcc libc6-dev libbearssl-dev
-      clang libclang-rt-dev
+      clang libclang-rt-dev valgrind
       openssh-server openssh-client openssl curl python3 microsocks"
 missing=""
 for p in $PKGS; do

@@ -71,6 +71,24 @@ def timeout(seconds):
     return mark
 
 
+# ---------------------------------------------------------------- reduced runs
+
+SMALL = bool(os.environ.get("ALK_SMALL"))  # make check-valgrind: same paths, less data
+
+
+def size(text):
+    """A transfer size like "64M": as given, or in reduced runs (ALK_SMALL)
+    a 32nd of it, at least 64 KiB."""
+    units = {"k": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    n = int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+    return max(n // 32, 64 << 10) if SMALL else n
+
+
+def count(n):
+    """A number of streams: as given, or a tenth (at least 10) in reduced runs."""
+    return max(n // 10, 10) if SMALL else n
+
+
 # ---------------------------------------------------------------- ports
 
 def free_port():
@@ -692,14 +710,33 @@ class Server:
         return -1
 
 
+# What a sanitizer or valgrind (tests/valgrind-alknet) prints on a finding:
+# in the stderr of any process a test started, it fails the test.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "VALGRIND-ERROR-BEGIN")
+
+
+def sanitizer_line(text):
+    """The first line of text that reports a sanitizer finding, or None."""
+    for line in text.splitlines():
+        if any(mark in line for mark in SANITIZER_MARKS):
+            return line.strip()
+    return None
+
+
 def alknet(argv, timeout=30, env=None, stdin=None):
-    """Runs alknet ARGV to completion: (status, stdout, stderr) as text."""
+    """Runs alknet ARGV to completion: (status, stdout, stderr) as text.
+    A sanitizer finding in its stderr fails the test at once."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     r = subprocess.run([ALKNET] + [str(a) for a in argv], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, input=stdin, timeout=timeout, env=full_env)
-    return (r.returncode, r.stdout.decode("utf-8", "replace"),
-            r.stderr.decode("utf-8", "replace"))
+    err = r.stderr.decode("utf-8", "replace")
+    finding = sanitizer_line(err)
+    if finding:
+        raise Fail(f"sanitizer report from alknet {' '.join(map(str, argv))}: {finding}\n"
+                   + "\n".join(err.splitlines()[-30:]))
+    return r.returncode, r.stdout.decode("utf-8", "replace"), err
 
 
 # ---------------------------------------------------------------- test context

@@ -155,19 +155,14 @@ def failure_details(wd):
     return out
 
 
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
-
-
 def sanitizer_report(wd):
     """A sanitizer report in any process's stderr fails the test, even when
     the test's own checks passed (the process may have been killed after)."""
     for path in sorted(glob.glob(os.path.join(wd, "**", "*.stderr"), recursive=True)):
         with open(path, "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-        for mark in SANITIZER_MARKS:
-            if mark in text:
-                line = next(l for l in text.splitlines() if mark in l)
-                return f"sanitizer report in {os.path.relpath(path, wd)}: {line.strip()}"
+            line = harness.sanitizer_line(f.read().decode("utf-8", "replace"))
+        if line:
+            return f"sanitizer report in {os.path.relpath(path, wd)}: {line}"
     return None
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsd  # noqa: E402  (tests/dnsd.py: a DNS responder for the tests)
 
 CIPHERS = ["chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]
-BIG = os.environ.get("ALK_BIG", "256M")
+BIG = harness.size(os.environ.get("ALK_BIG", "256M"))
 LOOPBACK = ("--allow", "127.0.0.0/8")
 
 
@@ -91,7 +91,7 @@ def test_ssh_stdio_and_local_forward(t):
     ssh = t.proc(srv.ssh_argv(key, "-N", "-L", f"127.0.0.1:{lport}:localhost:{blast.port}"),
                  name="ssh-L")
     harness.wait_port(lport, proc=ssh)
-    ok, line = t.blast_client("127.0.0.1", lport, "E", "16M", streams=4)
+    ok, line = t.blast_client("127.0.0.1", lport, "E", harness.size("16M"), streams=4)
     check(ok, line)
 
 
@@ -125,10 +125,10 @@ def test_ssh_rekey_limit(t):
     flow each way; alknet serve answers every one."""
     srv, key = server(t, *LOOPBACK, "-vv")
     socks = ssh_socks(t, srv, key, "-o", "RekeyLimit=1M")
-    ok, line = t.blast().client("E", "64M", socks=socks, timeout=180)
+    ok, line = t.blast().client("E", harness.size("64M"), socks=socks, timeout=180)
     check(ok, line)
     n = srv.log().count("rekey done")
-    check(n >= 20, f"expected many rekeys, saw {n}")
+    check(n >= (2 if harness.SMALL else 20), f"expected many rekeys, saw {n}")
 
 
 # ------------------------------------------------------------------ alknet on both ends
@@ -165,10 +165,10 @@ def test_alknet_1000_streams(t):
     client = t.alknet(srv, key)
     blast = t.blast()
     start = time.monotonic()
-    ok, line = blast.client("E", "64k", streams=1000, socks=client.socks, timeout=180)
+    ok, line = blast.client("E", "64k", streams=harness.count(1000), socks=client.socks, timeout=180)
     took = time.monotonic() - start
     check(ok, line)
-    print(f"1000 streams of 64 KiB echoed in {took:.2f} s; server RSS {srv.rss_kib()} KiB")
+    print(f"{harness.count(1000)} streams of 64 KiB echoed in {took:.2f} s; server RSS {srv.rss_kib()} KiB")
 
 
 def test_alknet_echo(t):
@@ -201,7 +201,7 @@ def test_alknet_edge_sizes_and_halfclose(t):
         for mode in "EUD":
             ok, line = blast.client(mode, n, socks=client.socks)
             check(ok, f"{mode} {n}: {line}")
-    ok, line = blast.client("E", "4M", streams=10, socks=client.socks, halfclose=True)
+    ok, line = blast.client("E", harness.size("4M"), streams=10, socks=client.socks, halfclose=True)
     check(ok, line)
 
 
@@ -382,7 +382,7 @@ def test_sighup_reload_keeps_tunnels(t):
     srv, key = server(t, *LOOPBACK)
     client = t.alknet(srv, key)
     blast = t.blast()
-    run = t.proc([harness.ensure_blast(), "client", "127.0.0.1", blast.port, "E", "64M",
+    run = t.proc([harness.ensure_blast(), "client", "127.0.0.1", blast.port, "E", harness.size("64M"),
                   "--socks", f"127.0.0.1:{client.socks}", "--timeout", "60"], name="long")
     second = t.keygen("second")
     base = ["connect", f"{srv.user}@127.0.0.1", "-p", srv.port, "--known-hosts", srv.known_hosts,

@@ -12,8 +12,11 @@ VECTORS = os.path.join(harness.ROOT, "tests", "vectors")
 
 def _run(name):
     path = os.path.join(os.path.dirname(UNIT), name)
-    r = subprocess.run([path, VECTORS], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=300)
+    argv = [path, VECTORS]
+    if os.environ.get("ALK_VALGRIND_UNITS"):  # make check-valgrind
+        argv = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect"] + argv
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
     out = r.stdout.decode("utf-8", "replace")
     last = out.strip().splitlines()[-1] if out.strip() else ""
     check(r.returncode == 0 and last.endswith(" 0 failed"), out[-3000:])

@@ -475,7 +475,7 @@ static void t_wire(void)
     CHECK(wire(p, 64, 1, NULL) == -E_PROTO, "padding eats the payload");
     /* a wrong tag under a real cipher */
     struct ssh *c = kat_conn();
-    uint8_t key[64] = {1, 2, 3}, pkt[64];
+    uint8_t key[64] = {1, 2, 3}, pkt[64] = {0};
     ci_install(&c->rx, &ci_algs[0], key, NULL);
     static struct ci_dir tx;
     memset(&tx, 0, sizeof tx);
