@@ -84,11 +84,14 @@ static ALK_UNUSED void fz_drain(int fd)
     }
 }
 
-/* One pass of the loop without poll: upkeep of every stream and
- * connection (EOF, CLOSE, window adjusts, flushing), then the reaping. */
+/* One pass of the loop that never waits: upkeep of every stream and
+ * connection (EOF, CLOSE, window adjusts, flushing), poll with a zero
+ * timeout, the I/O of whatever is ready (local sockets; the SSH socket
+ * itself stays silent, its input comes from fz_feed), then the reaping. */
 static ALK_UNUSED void fz_pass(void)
 {
     ev_build();
+    if (poll(evp.pfd, (nfds_t)evp.n, 0) > 0) ev_dispatch();
     ev_reap();
 }
 

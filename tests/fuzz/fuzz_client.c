@@ -4,7 +4,8 @@
  * signature not required to verify in the fuzz build), authentication
  * answers, and the connection protocol for three streams that are waiting
  * for the transport (two -L, one SOCKS), whose CHANNEL_OPENs go out once
- * authentication succeeds: channel numbers 0, 1, 2.
+ * authentication succeeds: channel numbers 0, 1, 2. Each local side has a
+ * request waiting to be sent (the second one then half-closes).
  */
 #include "fuzz.h"
 
@@ -44,6 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ev_add_conn(c);
     for (int i = 0; i < 3; i++) {
         fz_pair(local[i]);
+        /* small buffers, so that a few KiB of DATA fill them and the
+         * queue for a slow local reader comes into play */
+        int small = 2048;
+        setsockopt(local[i][0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        setsockopt(local[i][1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        /* what the local client has to say once its stream opens */
+        static const char req[] = "GET / HTTP/1.0\r\nHost: example.com\r\n\r\n";
+        if (write(local[i][1], req, sizeof req - 1) < 0) abort();
+        if (i == 1) shutdown(local[i][1], SHUT_WR); /* and a half-close */
         struct chan *ch = ch_new(local[i][0], local[i][0], i < 2 ? CK_LOCAL : CK_SOCKS);
         ch->host = xstrdup(i ? "example.com" : "10.0.0.1");
         ch->port = 80;
