@@ -46,7 +46,7 @@ $(STAMP):
 alknet: $(SRC) $(BR_LIB) $(STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
 
-UNITS = unit unit_policy unit_dns
+UNITS = unit unit_policy unit_dns unit_tls
 $(UNITS:%=$(B)/%): $(B)/%: tests/%.c tests/unit.h $(SRC) $(BR_LIB) $(STAMP)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ $< $(LDFLAGS) $(BR_LIBS)
@@ -78,7 +78,7 @@ check-asan: $(B)/asan/alknet $(UNITS:%=$(B)/asan/%) $(B)/blast
 
 # Fuzzing (tests/fuzz/): libFuzzer targets built from alknet.c with
 # -DALKNET_FUZZ; seeds in tests/fuzz/corpus/NAME/, new inputs in build/fuzz/work/.
-FUZZ_TARGETS = server client socks dns keys config
+FUZZ_TARGETS = server client socks dns keys config tls
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
 FUZZCC ?= clang

@@ -1913,6 +1913,569 @@ static void sha256(uint8_t out[32], const void *p, size_t n)
     br_sha256_out(&h, out);
 }
 
+/* ==================== SECTION 6a: TLS ClientHello, X.509 (tls_ x509_ der_) ==================== */
+
+/*
+ * What --tls-listen needs before BearSSL sees a byte, and what BearSSL
+ * lacks: an X.509 encoder.
+ *
+ *   tls_hello_parse()   judges the first bytes of a TLS visitor: is it a
+ *                       ClientHello, and does it offer ALPN "alknet-ssh"?
+ *                       The stealth rule (spec 4) is decided on that
+ *                       answer, before anything is sent: alknet clients go
+ *                       to the BearSSL server engine, everyone else is
+ *                       spliced byte-for-byte to --fallback. The bytes are
+ *                       only looked at, never consumed, so either consumer
+ *                       gets them all afterwards.
+ *   x509_selfsigned()   the certificate --tls-listen presents when no
+ *                       --tls-cert is given (SSH host keys carry the trust).
+ *   x509_spki_sha256()  the value a --tls-pin is compared with.
+ *
+ * Needs SECTION 3 (struct rd, struct wr), sha256() and rnd_bytes(). All
+ * parsing goes through struct rd; nothing here allocates, and the parsers
+ * are pure functions of their input.
+ *
+ * Written from RFC 5246 6.2.1 and 7.4.1.2, RFC 8446 4.1.2, 4.2 and 5.1
+ * (records, ClientHello), RFC 6066 3 (server_name), RFC 7301 3.1 (ALPN),
+ * RFC 5280 4.1 and 4.2 (certificates), RFC 5480 2 and RFC 5758 3.2 (EC
+ * keys and ECDSA), X.690 8.1, 8.19 and 10.1 (DER).
+ *
+ * Sizes: tls_hello_parse() copies the handshake message out of its records
+ * into a TLS_HELLO_MAX stack buffer (16 KiB, the only large frame here);
+ * struct tls_hello is 2.3 KiB. A generated certificate is about 325 bytes
+ * plus three times the name (at most 64 characters), built in an
+ * X509_CERT_MAX (1 KiB) stack buffer.
+ */
+#define TLS_HELLO_MAX 16384 /* we read at most this much before deciding */
+#define TLS_REC_MAX 16384   /* RFC 8446 5.1, RFC 5246 6.2.1: fragment length <= 2^14 */
+#define TLS_ALPN_MAX 8      /* ALPN names kept from one ClientHello */
+#define TLS_CT_HANDSHAKE 22 /* RFC 5246 6.2.1 ContentType handshake */
+#define TLS_HT_CLIENT_HELLO 1 /* RFC 5246 7.4 HandshakeType client_hello */
+#define TLS_EXT_SERVER_NAME 0 /* RFC 6066 3 */
+#define TLS_EXT_ALPN 16       /* RFC 7301 3.1 */
+#define X509_CN_MAX 64        /* RFC 5280 A.1 ub-common-name */
+#define X509_CERT_MAX 1024    /* a generated certificate always fits */
+
+/* What a ClientHello says that matters before the handshake. Strings are
+ * NUL-terminated; a name holding a NUL byte is never stored, so strcmp()
+ * on them is exact. */
+struct tls_hello {
+    char sni[256];         /* RFC 6066 host_name, "" when the client sent none */
+    unsigned nalpn;        /* ALPN names stored in alpn[], in the client's order */
+    unsigned alpn_skipped; /* names offered but not stored: past TLS_ALPN_MAX, or with a NUL */
+    char alpn[TLS_ALPN_MAX][256];
+};
+
+/* A big-endian u16 through the bounded reader (0 once it has failed). */
+static size_t tls_u16(struct rd *r)
+{
+    struct str s = rd_bytes(r, 2);
+    return s.p ? (size_t)s.p[0] << 8 | s.p[1] : 0;
+}
+
+/*
+ * The records that carry the first handshake message, and their pieces
+ * joined into msg (capacity TLS_HELLO_MAX).
+ *
+ * RFC 5246 6.2.1, RFC 8446 5.1 TLSPlaintext:
+ *   u8 type (22 handshake)  u16 legacy_record_version  u16 length  fragment
+ * RFC 5246 7.4, RFC 8446 4 Handshake:
+ *   u8 msg_type (1 client_hello)  u24 length  body
+ *
+ * A handshake message may be cut across records anywhere, even inside its
+ * 4-byte header; records of another type must not come between the pieces
+ * (RFC 8446 5.1), handshake records are never empty (RFC 5246 6.2.1) and
+ * carry at most 2^14 bytes. Each header byte is judged as soon as it is
+ * there, so "GET /", "SSH-2.0-" or an SSLv2 hello are refused on their
+ * first byte. The record version must be 3.0 to 3.3: clients put 3.1 or
+ * 3.3 there, TLS 1.3 ones included (RFC 8446 5.1 legacy_record_version).
+ *
+ * The message must end within the first TLS_HELLO_MAX input bytes: when
+ * the next byte needed lies past that, or the u24 length already says it
+ * cannot fit, the answer is -1 ("too long"), not 0. Bytes after the
+ * message (rest of its record, later records) are not looked at.
+ *
+ * Returns 1 and *mlen when the message is complete, 0 when more input is
+ * needed, -1 when this is not a TLS ClientHello.
+ */
+static int tls_hs_gather(const uint8_t *p, size_t n, uint8_t msg[TLS_HELLO_MAX], size_t *mlen)
+{
+    size_t off = 0, have = 0, need = 4; /* need: the header, then header + body */
+    int known = 0;                      /* the u24 length has been read */
+    if (n > TLS_HELLO_MAX) n = TLS_HELLO_MAX;
+    for (;;) {
+        size_t hn = MIN(n - off, 5); /* header bytes present */
+        if (hn >= 1 && p[off] != TLS_CT_HANDSHAKE) return -1;
+        if (hn >= 2 && p[off + 1] != 3) return -1;
+        if (hn >= 3 && p[off + 2] > 3) return -1;
+        if (hn < 5) break;
+        size_t len = (size_t)p[off + 3] << 8 | p[off + 4];
+        if (len == 0 || len > TLS_REC_MAX) return -1;
+        size_t pos = off + 5, end = pos + MIN(len, n - pos);
+        while (pos < end && have < need) {
+            size_t t = MIN(end - pos, need - have);
+            memcpy(msg + have, p + pos, t);
+            have += t, pos += t;
+            if (msg[0] != TLS_HT_CLIENT_HELLO) return -1;
+            if (!known && have == 4) {
+                size_t body = (size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3];
+                /* at best one 5-byte record header precedes the message */
+                if (body > TLS_HELLO_MAX - 5 - 4) return -1;
+                need = 4 + body, known = 1;
+            }
+        }
+        if (known && have == need) {
+            *mlen = need;
+            return 1;
+        }
+        if (len > n - off - 5) break; /* this record is not all here yet */
+        off += 5 + len;
+    }
+    return n == TLS_HELLO_MAX ? -1 : 0; /* more is needed: is it beyond the limit? */
+}
+
+/*
+ * RFC 6066 3 server_name extension_data:
+ *   ServerName server_name_list<1..2^16-1>
+ *   ServerName: u8 name_type (0 host_name)  opaque HostName<1..2^16-1>
+ * "MUST NOT contain more than one name of the same name_type", and as no
+ * other type was ever defined, we accept what OpenSSL accepts: exactly one
+ * entry, a host_name. The name is kept as sent (no case folding), at most
+ * 255 bytes and without NUL bytes, which no DNS name has (RFC 1035 2.3.4);
+ * anything else is refused as a real server would refuse it.
+ */
+static int tls_sni(struct str d, struct tls_hello *out)
+{
+    struct rd r = rd_init(d.p, d.n);
+    size_t ln = tls_u16(&r);
+    uint8_t type = rd_u8(&r);
+    struct str name = rd_bytes(&r, tls_u16(&r));
+    if (!rd_end(&r) || ln != d.n - 2 || type != 0) return -1;
+    if (name.n == 0 || name.n >= sizeof out->sni || memchr(name.p, 0, name.n)) return -1;
+    memcpy(out->sni, name.p, name.n);
+    out->sni[name.n] = 0;
+    return 0;
+}
+
+/*
+ * RFC 7301 3.1 application_layer_protocol_negotiation extension_data:
+ *   ProtocolName protocol_name_list<2..2^16-1>
+ *   ProtocolName: opaque<1..2^8-1>   ("empty strings MUST NOT be included")
+ * The first TLS_ALPN_MAX names without a NUL byte are stored; the others
+ * are only counted (alknet's own client offers one name).
+ */
+static int tls_alpn(struct str d, struct tls_hello *out)
+{
+    struct rd r = rd_init(d.p, d.n);
+    struct str list = rd_bytes(&r, tls_u16(&r));
+    if (!rd_end(&r) || list.n < 2) return -1;
+    struct rd l = rd_init(list.p, list.n);
+    while (l.off < l.len) {
+        struct str name = rd_bytes(&l, rd_u8(&l));
+        if (l.bad || name.n == 0) return -1;
+        if (out->nalpn < TLS_ALPN_MAX && !memchr(name.p, 0, name.n)) {
+            memcpy(out->alpn[out->nalpn], name.p, name.n); /* n <= 255 */
+            out->alpn[out->nalpn++][name.n] = 0;
+        } else {
+            out->alpn_skipped++;
+        }
+    }
+    return 0;
+}
+
+/*
+ * RFC 8446 4.1.2 (RFC 5246 7.4.1.2) ClientHello body:
+ *   u16 legacy_version  u8 random[32]  opaque legacy_session_id<0..32>
+ *   CipherSuite cipher_suites<2..2^16-2>  (u16 each)
+ *   opaque legacy_compression_methods<1..2^8-1>
+ *   Extension extensions<0..2^16-1>       absent altogether in old hellos
+ * RFC 8446 4.2 Extension:  u16 extension_type  opaque extension_data<0..2^16-1>
+ * The extensions must fill their block and the block must end the body.
+ * Other extensions are skipped unread; server_name and ALPN may appear
+ * once each (RFC 8446 4.2: no two extensions of one type).
+ */
+static int tls_hello_body(const uint8_t *m, size_t n, struct tls_hello *out)
+{
+    struct rd r = rd_init(m, n);
+    size_t ver = tls_u16(&r);
+    rd_bytes(&r, 32);
+    size_t sid = rd_u8(&r);
+    rd_bytes(&r, sid);
+    size_t cs = tls_u16(&r);
+    rd_bytes(&r, cs);
+    size_t cm = rd_u8(&r);
+    rd_bytes(&r, cm);
+    if (r.bad || ver >> 8 != 3 || sid > 32 || cs < 2 || cs % 2 || cm < 1) return -1;
+    if (r.off == r.len) return 1; /* RFC 5246 7.4.1.2: no extensions */
+    struct str ext = rd_bytes(&r, tls_u16(&r));
+    if (!rd_end(&r)) return -1;
+    struct rd e = rd_init(ext.p, ext.n);
+    int sni = 0, alpn = 0;
+    while (e.off < e.len) {
+        size_t type = tls_u16(&e);
+        struct str d = rd_bytes(&e, tls_u16(&e));
+        if (e.bad) return -1;
+        if (type == TLS_EXT_SERVER_NAME && (sni++ || tls_sni(d, out) < 0)) return -1;
+        if (type == TLS_EXT_ALPN && (alpn++ || tls_alpn(d, out) < 0)) return -1;
+    }
+    return 1;
+}
+
+/*
+ * Looks at the first bytes a TLS client sent (TLS records, possibly several
+ * records and any split). Returns 1 when a whole ClientHello is there (out
+ * filled), 0 when more bytes are needed, -1 when this is not a TLS
+ * ClientHello at all (wrong record type or version, wrong handshake type,
+ * malformed, or not complete within TLS_HELLO_MAX bytes). Never reads past
+ * p[n - 1]; pure. out is cleared on every call and meaningful only after 1.
+ *
+ * Called again with the longer buffer after each read; the caller keeps
+ * the bytes (at most TLS_HELLO_MAX) for BearSSL or for the fallback splice.
+ */
+static ALK_UNUSED int tls_hello_parse(const uint8_t *p, size_t n, struct tls_hello *out)
+{
+    uint8_t msg[TLS_HELLO_MAX]; /* not secret, not wiped */
+    size_t mlen = 0;
+    memset(out, 0, sizeof *out);
+    int rc = tls_hs_gather(p, n, msg, &mlen);
+    if (rc == 1) rc = tls_hello_body(msg + 4, mlen - 4, out);
+    if (rc != 1) memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* Does the hello offer this ALPN protocol name (exact, case-sensitive
+ * bytes, RFC 7301 3.1)? */
+static ALK_UNUSED int tls_hello_has_alpn(const struct tls_hello *h, const char *proto)
+{
+    for (unsigned i = 0; i < h->nalpn && i < TLS_ALPN_MAX; i++)
+        if (strcmp(h->alpn[i], proto) == 0) return 1;
+    return 0;
+}
+
+/*
+ * DER (X.690 10.1: definite length in the fewest octets). The writer keeps
+ * three length octets free when a TLV is opened (0x82 + two bytes: up to
+ * 65535 bytes of contents) and der_close() slides the contents left over
+ * the octets the real length does not need. One memmove per TLV, a few
+ * hundred bytes each: the certificate is built once at start.
+ */
+static size_t der_open(struct wr *w, uint8_t tag)
+{
+    wr_u8(w, tag);
+    wr_room(w, 3);
+    return w->len; /* where the contents start */
+}
+static void der_close(struct wr *w, size_t start)
+{
+    if (w->bad) return;
+    size_t n = w->len - start, hl = n < 0x80 ? 1 : n < 0x100 ? 2 : 3;
+    uint8_t *h = w->p + start - 3;
+    if (n > 0xffff) {
+        w->bad = 1;
+        return;
+    }
+    if (hl == 1) h[0] = (uint8_t)n;
+    if (hl == 2) h[0] = 0x81, h[1] = (uint8_t)n;
+    if (hl == 3) h[0] = 0x82, h[1] = (uint8_t)(n >> 8), h[2] = (uint8_t)n;
+    memmove(h + hl, w->p + start, n);
+    w->len -= 3 - hl;
+}
+static void der_prim(struct wr *w, uint8_t tag, const void *p, size_t n)
+{
+    size_t at = der_open(w, tag);
+    wr_bytes(w, p, n);
+    der_close(w, at);
+}
+
+/* X.690 8.19 object identifiers, contents octets. */
+static const uint8_t x509_oid_ecdsa_sha256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+static const uint8_t x509_oid_ec_pubkey[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t x509_oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t x509_oid_cn[] = {0x55, 0x04, 0x03};          /* 2.5.4.3 */
+static const uint8_t x509_oid_key_usage[] = {0x55, 0x1d, 0x0f};   /* 2.5.29.15 */
+static const uint8_t x509_oid_san[] = {0x55, 0x1d, 0x11};         /* 2.5.29.17 */
+static const uint8_t x509_oid_basic_cons[] = {0x55, 0x1d, 0x13};  /* 2.5.29.19 */
+
+/* RFC 5758 3.2: AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2),
+ * parameters absent. Used for the TBS signature field and the outer one. */
+static void x509_sigalg(struct wr *w)
+{
+    size_t at = der_open(w, 0x30);
+    der_prim(w, 0x06, x509_oid_ecdsa_sha256, sizeof x509_oid_ecdsa_sha256);
+    der_close(w, at);
+}
+
+/* RFC 5280 4.1.2.4 Name with one RDN:  SEQUENCE { SET { SEQUENCE {
+ * id-at-commonName, UTF8String cn } } }  (UTF8String: RFC 5280 4.1.2.6). */
+static void x509_name(struct wr *w, const char *cn, size_t cnlen)
+{
+    size_t seq = der_open(w, 0x30), set = der_open(w, 0x31), atv = der_open(w, 0x30);
+    der_prim(w, 0x06, x509_oid_cn, sizeof x509_oid_cn);
+    der_prim(w, 0x0c, cn, cnlen);
+    der_close(w, atv), der_close(w, set), der_close(w, seq);
+}
+
+/*
+ * RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ for years 1950 to 2049,
+ * GeneralizedTime YYYYMMDDHHMMSSZ for the others; always UTC ("Z") with
+ * seconds and no fractions. Years past 9999 cannot be written (-1).
+ */
+static int x509_time(struct wr *w, const struct tm *t)
+{
+    long year = (long)t->tm_year + 1900;
+    long f[6] = {year, (long)t->tm_mon + 1, t->tm_mday, t->tm_hour, t->tm_min, t->tm_sec};
+    char s[16];
+    size_t o = 0;
+    if (year < 0 || year > 9999) return -1;
+    int utc = year >= 1950 && year <= 2049;
+    for (int i = 0; i < 6; i++) {
+        long v = f[i];
+        if (i == 0 && !utc) s[o++] = (char)('0' + v / 1000), s[o++] = (char)('0' + v / 100 % 10);
+        s[o++] = (char)('0' + v / 10 % 10), s[o++] = (char)('0' + v % 10);
+    }
+    s[o++] = 'Z';
+    der_prim(w, utc ? 0x17 : 0x18, s, o);
+    return 0;
+}
+
+/* RFC 5480 2: SubjectPublicKeyInfo for a P-256 key:
+ *   SEQUENCE { SEQUENCE { id-ecPublicKey, secp256r1 }, BIT STRING 00 04|X|Y } */
+static void x509_spki(struct wr *w, const br_ec_public_key *pk)
+{
+    size_t spki = der_open(w, 0x30), alg = der_open(w, 0x30);
+    der_prim(w, 0x06, x509_oid_ec_pubkey, sizeof x509_oid_ec_pubkey);
+    der_prim(w, 0x06, x509_oid_p256, sizeof x509_oid_p256);
+    der_close(w, alg);
+    size_t bits = der_open(w, 0x03);
+    wr_u8(w, 0); /* no unused bits */
+    wr_bytes(w, pk->q, pk->qlen);
+    der_close(w, bits);
+    der_close(w, spki);
+}
+
+/* RFC 5280 4.1 Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT
+ * FALSE, extnValue OCTET STRING }: opens the OCTET STRING; close both with
+ * x509_ext_end(). */
+static void x509_ext_begin(struct wr *w, const uint8_t *oid, size_t oidlen, int critical,
+                           size_t at[2])
+{
+    static const uint8_t yes[] = {0x01, 0x01, 0xff}; /* BOOLEAN TRUE */
+    at[0] = der_open(w, 0x30);
+    der_prim(w, 0x06, oid, oidlen);
+    if (critical) wr_bytes(w, yes, sizeof yes);
+    at[1] = der_open(w, 0x04);
+}
+static void x509_ext_end(struct wr *w, const size_t at[2])
+{
+    der_close(w, at[1]);
+    der_close(w, at[0]);
+}
+
+/* A DNS name for the subject and subjectAltName: 1 to 64 characters of
+ * letters, digits, '-' and '.' (RFC 5280 4.2.1.6 preferred name syntax;
+ * 64 is ub-common-name). */
+static size_t x509_cn_len(const char *cn)
+{
+    size_t n = 0;
+    for (; n <= X509_CN_MAX && cn[n]; n++) {
+        char c = cn[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.'))
+            return 0;
+    }
+    return n <= X509_CN_MAX ? n : 0;
+}
+
+static int x509_leap(long y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+
+/*
+ * A self-signed X.509 v3 certificate (DER) for an EC P-256 key pair:
+ * subject = issuer = CN=<cn>; extensions basicConstraints (critical,
+ * CA:FALSE), keyUsage (critical, digitalSignature: all an ECDHE_ECDSA
+ * server key does, RFC 5280 4.2.1.3) and subjectAltName DNS:<cn>; serial
+ * 16 random bytes, positive; valid from `now` - 1 day to the same instant
+ * 10 calendar years after `now` (29 February becomes the 28th);
+ * signature ecdsa-with-SHA256 by BearSSL (RFC 6979 nonces).
+ *
+ * RFC 5280 4.1:
+ *   Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+ *   TBSCertificate ::= SEQUENCE { [0] EXPLICIT version v3(2), serialNumber INTEGER,
+ *       signature AlgorithmIdentifier, issuer Name, validity SEQUENCE { notBefore,
+ *       notAfter }, subject Name, subjectPublicKeyInfo, [3] EXPLICIT Extensions }
+ *
+ * sk and pk must be a P-256 pair (checked: pk is recomputed from sk). The
+ * calendar comes from gmtime_r(), so a 32-bit time_t has no 2038 problem
+ * here beyond `now` itself. Returns the DER length, 0 on error (bad key,
+ * bad name, date not writable, cap too small; X509_CERT_MAX always
+ * suffices: a 64-character name gives about 560 bytes).
+ */
+static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_private_key *sk,
+                                         const br_ec_public_key *pk, const char *cn, time_t now)
+{
+    static const uint8_t v3[] = {0xa0, 0x03, 0x02, 0x01, 0x02}; /* [0] INTEGER 2 */
+    static const uint8_t ku_dsig[] = {0x03, 0x02, 0x07, 0x80};   /* BIT STRING, bit 0 */
+    const br_ec_impl *ec = br_ec_get_default();
+    uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE], serial[16], h[32], sig[160]; /* not secret */
+    uint8_t buf[X509_CERT_MAX]; /* der_open() needs slack: build here, then copy */
+    size_t cnlen = x509_cn_len(cn), at[2];
+    struct tm nb, na;
+
+    if (cnlen == 0 || now < 0 || sk->curve != BR_EC_secp256r1 || pk->curve != BR_EC_secp256r1 ||
+        pk->qlen != 65 || pk->q[0] != 0x04)
+        return 0;
+    if (br_ec_compute_pub(ec, NULL, q, sk) != pk->qlen || memcmp(q, pk->q, pk->qlen) != 0)
+        return 0;
+    time_t before = now - 86400; /* now >= 0: no overflow */
+    if (!gmtime_r(&before, &nb) || !gmtime_r(&now, &na)) return 0;
+    na.tm_year += 10;
+    if (na.tm_mon == 1 && na.tm_mday == 29 && !x509_leap((long)na.tm_year + 1900))
+        na.tm_mday = 28;
+    rnd_bytes(serial, sizeof serial);
+    serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes, minimal */
+
+    struct wr w = wr_init(buf, sizeof buf);
+    size_t cert = der_open(&w, 0x30);
+    size_t tbs_at = w.len;
+    size_t tbs = der_open(&w, 0x30);
+    wr_bytes(&w, v3, sizeof v3);
+    der_prim(&w, 0x02, serial, sizeof serial);
+    x509_sigalg(&w);
+    x509_name(&w, cn, cnlen);
+    size_t val = der_open(&w, 0x30);
+    if (x509_time(&w, &nb) < 0 || x509_time(&w, &na) < 0) return 0;
+    der_close(&w, val);
+    x509_name(&w, cn, cnlen);
+    x509_spki(&w, pk);
+    size_t exts = der_open(&w, 0xa3), seq = der_open(&w, 0x30);
+    x509_ext_begin(&w, x509_oid_basic_cons, sizeof x509_oid_basic_cons, 1, at);
+    der_prim(&w, 0x30, NULL, 0); /* cA DEFAULT FALSE: empty in DER */
+    x509_ext_end(&w, at);
+    x509_ext_begin(&w, x509_oid_key_usage, sizeof x509_oid_key_usage, 1, at);
+    wr_bytes(&w, ku_dsig, sizeof ku_dsig);
+    x509_ext_end(&w, at);
+    x509_ext_begin(&w, x509_oid_san, sizeof x509_oid_san, 0, at);
+    size_t names = der_open(&w, 0x30);
+    der_prim(&w, 0x82, cn, cnlen); /* [2] IMPLICIT IA5String dNSName */
+    der_close(&w, names);
+    x509_ext_end(&w, at);
+    der_close(&w, seq), der_close(&w, exts);
+    der_close(&w, tbs);
+    if (w.bad) return 0;
+
+    sha256(h, buf + tbs_at, w.len - tbs_at);
+    size_t sl = br_ecdsa_sign_asn1_get_default()(ec, &br_sha256_vtable, h, sk, sig);
+    if (sl == 0) return 0;
+    x509_sigalg(&w);
+    size_t bits = der_open(&w, 0x03);
+    wr_u8(&w, 0); /* no unused bits */
+    wr_bytes(&w, sig, sl);
+    der_close(&w, bits);
+    der_close(&w, cert);
+    if (w.bad || w.len > cap) return 0;
+    memcpy(out, buf, w.len);
+    return w.len;
+}
+
+/*
+ * A fresh P-256 key pair for x509_selfsigned(): BearSSL's key generator fed
+ * by an HMAC-DRBG seeded with 32 bytes from rnd_bytes(). sk->x points into
+ * skbuf and pk->q into pkbuf; the caller wipes skbuf when done. The seed
+ * and the DRBG state are wiped here. Returns 0, or -1 (skbuf wiped).
+ */
+static ALK_UNUSED int x509_ec_keygen(br_ec_private_key *sk, uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE],
+                                     br_ec_public_key *pk, uint8_t pkbuf[BR_EC_KBUF_PUB_MAX_SIZE])
+{
+    const br_ec_impl *ec = br_ec_get_default();
+    br_hmac_drbg_context drbg;
+    uint8_t seed[32];
+    rnd_bytes(seed, sizeof seed);
+    br_hmac_drbg_init(&drbg, &br_sha256_vtable, seed, sizeof seed);
+    size_t sn = br_ec_keygen(&drbg.vtable, ec, sk, skbuf, BR_EC_secp256r1);
+    size_t pn = sn ? br_ec_compute_pub(ec, pk, pkbuf, sk) : 0;
+    WIPE(seed);
+    WIPE(drbg);
+    if (sn == 0 || pn == 0) {
+        wipe(skbuf, BR_EC_KBUF_PRIV_MAX_SIZE);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * One DER TLV (X.690 8.1) through the bounded reader: a one-octet
+ * identifier equal to `tag` (any low-tag-number identifier when tag < 0;
+ * every level walked here uses those), then a definite length in the
+ * fewest octets (X.690 10.1: 0x80 indefinite, 0x81 below 128 and leading
+ * zero octets are not DER), at most 4 length octets. Returns the contents
+ * as a view and sets *tlv (if not NULL) to the whole element.
+ */
+static struct str der_get(struct rd *r, int tag, struct str *tlv)
+{
+    struct str none = {NULL, 0};
+    size_t start = r->off;
+    uint8_t t = rd_u8(r);
+    size_t n = rd_u8(r);
+    if (tag >= 0 ? t != tag : (t & 0x1f) == 0x1f) r->bad = 1;
+    if (n & 0x80) {
+        size_t k = n & 0x7f;
+        n = 0;
+        if (k == 0 || k > 4) r->bad = 1;
+        for (size_t i = 0; i < k && !r->bad; i++)
+            n = n << 8 | rd_u8(r);
+        if (n < 0x80 || (k > 1 && n >> 8 * (k - 1) == 0)) r->bad = 1;
+    }
+    struct str c = rd_bytes(r, n);
+    if (r->bad) return none;
+    if (tlv) tlv->p = r->p + start, tlv->n = r->off - start;
+    return c;
+}
+static int der_peek(const struct rd *r) { return r->bad || r->off >= r->len ? -1 : r->p[r->off]; }
+
+/*
+ * SHA-256 of the subjectPublicKeyInfo of a DER certificate, the whole
+ * SEQUENCE as it stands in the certificate, which is what
+ *   openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256
+ * hashes (and HPKP's pin-sha256, RFC 7469 2.4). As a --tls-pin it is
+ * written "SHA256:" + base64: b64_enc(pad=1) gives openssl's text,
+ * pad=0 ssh-keygen's style; b64_dec() reads both.
+ *
+ * RFC 5280 4.1 (see x509_selfsigned): the walk checks that the input is
+ * exactly one Certificate SEQUENCE holding a TBSCertificate SEQUENCE, a
+ * signatureAlgorithm SEQUENCE and a signatureValue BIT STRING; that the
+ * TBSCertificate is [0] version (optional), INTEGER, four SEQUENCEs, the
+ * SubjectPublicKeyInfo SEQUENCE { SEQUENCE, BIT STRING }, then well-formed
+ * TLVs to its end. Names, dates and keys are not interpreted: BearSSL has
+ * parsed this certificate already, this only finds the bytes to hash.
+ * 0 and out set, or -1 if the DER is not a certificate. Bounded; pure.
+ */
+static ALK_UNUSED int x509_spki_sha256(const uint8_t *der, size_t n, uint8_t out[32])
+{
+    struct rd r = rd_init(der, n);
+    struct str cert = der_get(&r, 0x30, NULL);
+    if (!rd_end(&r)) return -1;
+    struct rd c = rd_init(cert.p, cert.n);
+    struct str tbs = der_get(&c, 0x30, NULL);
+    der_get(&c, 0x30, NULL); /* signatureAlgorithm */
+    der_get(&c, 0x03, NULL); /* signatureValue */
+    if (!rd_end(&c)) return -1;
+    struct rd t = rd_init(tbs.p, tbs.n);
+    if (der_peek(&t) == 0xa0) der_get(&t, 0xa0, NULL); /* version */
+    der_get(&t, 0x02, NULL);                            /* serialNumber */
+    for (int i = 0; i < 4; i++)
+        der_get(&t, 0x30, NULL); /* signature, issuer, validity, subject */
+    struct str whole = {NULL, 0};
+    struct str spki = der_get(&t, 0x30, &whole);
+    while (!t.bad && t.off < t.len)
+        der_get(&t, -1, NULL); /* issuerUniqueID, subjectUniqueID, extensions */
+    if (!rd_end(&t)) return -1;
+    struct rd s = rd_init(spki.p, spki.n);
+    der_get(&s, 0x30, NULL); /* algorithm */
+    der_get(&s, 0x03, NULL); /* subjectPublicKey */
+    if (!rd_end(&s)) return -1;
+    sha256(out, whole.p, whole.n);
+    return 0;
+}
+
 /* ==================== SECTION 7: keys, known_hosts (key_ kh_) ==================== */
 
 /*

@@ -37,3 +37,10 @@ def test_unit_dns():
     """tests/unit_dns.c: DNS queries and answers (captured and hostile),
     /etc/hosts, resolv.conf."""
     _run("unit_dns")
+
+
+def test_unit_tls():
+    """tests/unit_tls.c: the ClientHello peek (captured hellos from openssl,
+    curl, BearSSL), the self-signed certificate (checked by openssl and a
+    real handshake), the --tls-pin hash."""
+    _run("unit_tls")

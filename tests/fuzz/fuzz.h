@@ -21,7 +21,7 @@ static const struct ev_role fz_nop_role = {fz_nop, fz_nop_sig, fz_nop_conn, fz_n
 
 /* Logs stay off (they cost time), unless ALK_FUZZ_LOG is set to debug a
  * harness; the role starts as the no-op one. */
-static void fz_log(void)
+static ALK_UNUSED void fz_log(void)
 {
     lg.level = getenv("ALK_FUZZ_LOG") ? L_TRACE : -1;
     if (!role) role = &fz_nop_role;

@@ -173,7 +173,13 @@ def main():
     with harness.Workdir("corpus") as wd:
         for step in (capture_ssh_client, capture_sshd, capture_curl, capture_dns, capture_keys):
             step(wd)
-    for t in TARGETS:
+    # the TLS target's seeds: hellos captured from openssl, curl and BearSSL,
+    # kept as bytes in tests/unit_tls.c, which writes them out
+    unit_tls = os.path.join(os.path.dirname(build), "unit_tls")
+    if os.path.exists(unit_tls):
+        subprocess.run([unit_tls, "--seeds", os.path.join(CORPUS, "tls")], check=True,
+                       stdout=subprocess.DEVNULL)
+    for t in TARGETS + ["tls"]:
         print(f"{t}: {len(os.listdir(os.path.join(CORPUS, t)))} seeds")
 
 
