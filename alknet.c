@@ -373,6 +373,14 @@ static void rnd_bytes(void *out, size_t n)
     rnd.avail -= n;
 }
 
+/* A number in [0, n): for jitter, where a bias of n / 2^32 does not matter. */
+static uint32_t rnd_below(uint32_t n)
+{
+    uint8_t b[4];
+    rnd_bytes(b, 4);
+    return (uint32_t)(((uint64_t)ld32_be(b) * n) >> 32);
+}
+
 static uint32_t rnd_u32(void)
 {
     uint8_t b[4];
@@ -1964,6 +1972,7 @@ struct tls_hello {
     unsigned nalpn;        /* ALPN names stored in alpn[], in the client's order */
     unsigned alpn_skipped; /* names offered but not stored: past TLS_ALPN_MAX, or with a NUL */
     char alpn[TLS_ALPN_MAX][256];
+    uint8_t random[32];    /* ClientHello.random: never repeats, so a repeat is a replay */
 };
 
 /* A big-endian u16 through the bounded reader (0 once it has failed). */
@@ -2098,7 +2107,8 @@ static int tls_hello_body(const uint8_t *m, size_t n, struct tls_hello *out)
 {
     struct rd r = rd_init(m, n);
     size_t ver = tls_u16(&r);
-    rd_bytes(&r, 32);
+    struct str random = rd_bytes(&r, 32);
+    if (random.p) memcpy(out->random, random.p, 32);
     size_t sid = rd_u8(&r);
     rd_bytes(&r, sid);
     size_t cs = tls_u16(&r);
@@ -3177,6 +3187,53 @@ static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
     return fd;
 }
 
+/* The addresses of host:port, for a backend named in the options
+ * (--fallback, --outbound, --proxy). Start-up only: this may block. */
+#define NET_ADDRS_MAX 8
+struct net_addrs {
+    struct sockaddr_storage a[NET_ADDRS_MAX];
+    unsigned n;
+};
+static int net_resolve(const char *host, unsigned port, struct net_addrs *out, char *err,
+                       size_t errcap)
+{
+    struct addrinfo hints, *res = NULL;
+    char ps[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(ps, sizeof ps, "%u", port);
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    out->n = 0;
+    for (struct addrinfo *a = res; a && out->n < NET_ADDRS_MAX; a = a->ai_next)
+        if (a->ai_addrlen <= sizeof out->a[0] &&
+            (a->ai_family == AF_INET || a->ai_family == AF_INET6))
+            memcpy(&out->a[out->n++], a->ai_addr, a->ai_addrlen);
+    freeaddrinfo(res);
+    if (!out->n) snprintf(err, errcap, "cannot resolve %s: no IPv4 or IPv6 address", host);
+    return out->n ? 0 : -1;
+}
+
+/* Starts a non-blocking connect(); the socket, or -1 with errno set. */
+static int net_connect(const struct sockaddr_storage *ss)
+{
+    socklen_t sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in);
+    int fd = socket(ss->ss_family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    net_nonblock(fd);
+    if (connect(fd, (const struct sockaddr *)ss, sl) == 0 || errno == EINPROGRESS) return fd;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
 static unsigned net_local_port(int fd)
 {
     struct sockaddr_storage ss;
@@ -3203,6 +3260,7 @@ static int net_is_loopback(const struct sockaddr *sa)
 struct lsn;
 struct chan;
 struct ssh;
+struct splice;
 /* The loop's tables (SECTION 15 runs them). Objects are marked dead and
  * freed only by ev_reap, between passes, so pointers stay valid within a
  * pass. */
@@ -3213,6 +3271,8 @@ static struct {
     size_t nlsn;
     struct ssh **ssh;   /* connections (the client has one) */
     size_t nssh, capssh;
+    struct splice **sp; /* visitors joined to --fallback (SECTION 18) */
+    size_t nsp, capsp;
     int sig[2];         /* self-pipe: signal number bytes */
     int quit;
     int64_t now;
@@ -4917,6 +4977,919 @@ static ALK_UNUSED int dns_server_parse(const char *s, struct sockaddr_storage *o
     return 0;
 }
 
+/* ==================== SECTION 8d: TLS transport (tls_ pem_) ==================== */
+
+/*
+ * SSH over TLS (--tls, --tls-listen), BearSSL driven by the loop like every
+ * other engine: it says what it wants (SENDREC: the socket must take
+ * records; RECVREC: records must come in), and tls_pump moves bytes socket
+ * <-> engine <-> the SSH connection's in/out buffers. What TLS costs over
+ * plain TCP: the engine's buffer (BR_SSL_BUFSIZE_BIDI, about 33 KB) per
+ * connection, and one more copy each way between it and the SSH buffers.
+ * BearSSL speaks TLS 1.2 only.
+ *
+ * Trust: the SSH host key authenticates the server, so by default the
+ * client checks no certificate (it still takes the certificate's public
+ * key, which the handshake needs). --tls-pin SHA256:... pins that key (the
+ * SubjectPublicKeyInfo, hashed as openssl does); --tls-ca FILE checks the
+ * chain and the server name against those anchors. The server presents
+ * --tls-cert/--tls-key, or a self-signed P-256 certificate made at start.
+ */
+#define TLS_DER_MAX 8192 /* the server certificate kept for the pin */
+
+static struct {
+    const char *alpn;            /* "alknet-ssh" unless --alpn says otherwise */
+    uint8_t pin[32];             /* client: --tls-pin */
+    int have_pin;
+    br_x509_trust_anchor *ta;    /* client: --tls-ca */
+    size_t nta;
+    br_x509_certificate *chain;  /* server: what we present */
+    size_t nchain;
+    int key_type;                /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    br_rsa_private_key rsa;
+    br_ec_private_key ec;
+    uint8_t *keymem;             /* the private key's bytes, wiped at exit */
+    size_t keylen;
+} tlsc = {.alpn = "alknet-ssh"};
+
+/* The client's certificate check: the end-entity key for the handshake,
+ * the pin, and (with --tls-ca) BearSSL's chain validation inside. */
+struct tls_x509 {
+    const br_x509_class *vtable;
+    br_x509_minimal_context *inner; /* with --tls-ca, else NULL */
+    unsigned n;                     /* certificates seen in this chain */
+    br_x509_decoder_context dec;    /* of the first (end-entity) one */
+    int have_key, pin_failed;
+    br_x509_pkey pkey;              /* its key, copied out of dec */
+    uint8_t kbuf[600];
+    uint8_t der[TLS_DER_MAX];       /* its DER, for the pin */
+    size_t der_len;
+    int der_big;
+};
+
+static struct tls_x509 *tx_of(const br_x509_class **ctx) { return (struct tls_x509 *)(void *)ctx; }
+
+static void tx_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+    struct tls_x509 *x = tx_of(ctx);
+    x->n = 0, x->have_key = 0, x->der_len = 0, x->der_big = 0, x->pin_failed = 0;
+    if (x->inner) x->inner->vtable->start_chain(&x->inner->vtable, server_name);
+}
+static void tx_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+    struct tls_x509 *x = tx_of(ctx);
+    if (++x->n == 1) br_x509_decoder_init(&x->dec, NULL, NULL);
+    if (x->inner) x->inner->vtable->start_cert(&x->inner->vtable, length);
+}
+static void tx_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+    struct tls_x509 *x = tx_of(ctx);
+    if (x->n == 1) {
+        br_x509_decoder_push(&x->dec, buf, len);
+        if (len > sizeof x->der - x->der_len) x->der_big = 1;
+        else memcpy(x->der + x->der_len, buf, len), x->der_len += len;
+    }
+    if (x->inner) x->inner->vtable->append(&x->inner->vtable, buf, len);
+}
+static void tx_end_cert(const br_x509_class **ctx)
+{
+    struct tls_x509 *x = tx_of(ctx);
+    if (x->n == 1) {
+        const br_x509_pkey *pk = br_x509_decoder_get_pkey(&x->dec);
+        if (pk && pk->key_type == BR_KEYTYPE_RSA && pk->key.rsa.nlen + pk->key.rsa.elen <= sizeof x->kbuf) {
+            x->pkey = *pk;
+            memcpy(x->kbuf, pk->key.rsa.n, pk->key.rsa.nlen);
+            memcpy(x->kbuf + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+            x->pkey.key.rsa.n = x->kbuf;
+            x->pkey.key.rsa.e = x->kbuf + pk->key.rsa.nlen;
+            x->have_key = 1;
+        } else if (pk && pk->key_type == BR_KEYTYPE_EC && pk->key.ec.qlen <= sizeof x->kbuf) {
+            x->pkey = *pk;
+            memcpy(x->kbuf, pk->key.ec.q, pk->key.ec.qlen);
+            x->pkey.key.ec.q = x->kbuf;
+            x->have_key = 1;
+        }
+    }
+    if (x->inner) x->inner->vtable->end_cert(&x->inner->vtable);
+}
+static unsigned tx_end_chain(const br_x509_class **ctx)
+{
+    struct tls_x509 *x = tx_of(ctx);
+    unsigned err = x->inner ? x->inner->vtable->end_chain(&x->inner->vtable) : 0;
+    if (!err && !x->have_key) err = BR_ERR_X509_NOT_TRUSTED; /* no key we can use */
+    if (!err && tlsc.have_pin) {
+        uint8_t h[32];
+        if (x->der_big || x509_spki_sha256(x->der, x->der_len, h) != 0 ||
+            ct_cmp(h, tlsc.pin, 32) != 0) {
+            x->pin_failed = 1;
+            err = BR_ERR_X509_NOT_TRUSTED;
+        }
+    }
+    return err;
+}
+static const br_x509_pkey *tx_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+    struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
+    if (x->inner) return x->inner->vtable->get_pkey((const br_x509_class *const *)&x->inner->vtable, usages);
+    if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+    return x->have_key ? &x->pkey : NULL;
+}
+static const br_x509_class tx_vtable = {sizeof(struct tls_x509), tx_start_chain, tx_start_cert,
+                                        tx_append, tx_end_cert, tx_end_chain, tx_get_pkey};
+
+/* PEM (RFC 7468) through BearSSL's decoder: every object of a file. */
+struct pem_obj {
+    char name[128];
+    uint8_t *der;
+    size_t len;
+};
+static void pem_sink(void *ctx, const void *p, size_t n)
+{
+    struct buf *b = ctx;
+    buf_append(b, p, n);
+}
+/* Reads up to max objects; returns the count, or -1 (bad PEM). */
+static int pem_read(const char *text, size_t n, struct pem_obj *objs, int max)
+{
+    br_pem_decoder_context pc;
+    struct buf cur = {0};
+    int k = 0, in_obj = 0;
+    br_pem_decoder_init(&pc);
+    while (n > 0) {
+        size_t used = br_pem_decoder_push(&pc, text, n);
+        text += used, n -= used;
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ:
+            if (k == max) goto bad;
+            snprintf(objs[k].name, sizeof objs[k].name, "%s", br_pem_decoder_name(&pc));
+            buf_free(&cur);
+            br_pem_decoder_setdest(&pc, pem_sink, &cur);
+            in_obj = 1;
+            break;
+        case BR_PEM_END_OBJ:
+            if (!in_obj) goto bad;
+            objs[k].len = cur.len;
+            objs[k].der = xmalloc(cur.len);
+            memcpy(objs[k].der, buf_head(&cur), cur.len);
+            buf_free(&cur);
+            k++, in_obj = 0;
+            break;
+        case BR_PEM_ERROR:
+            goto bad;
+        default:
+            break;
+        }
+    }
+    buf_free(&cur);
+    return in_obj ? -1 : k;
+bad:
+    buf_free(&cur);
+    while (k > 0) k--, free(objs[k].der);
+    return -1;
+}
+
+/* --tls-cert (a chain, end entity first) and --tls-key (RSA or EC, in
+ * PKCS#1, SEC 1 or PKCS#8 form). 0, or -1 with err set. */
+static int tls_load_server(const char *cert, const char *key, char *err, size_t cap)
+{
+    struct pem_obj o[16];
+    size_t n;
+    char *text = file_read(cert, 1u << 20, &n, err, cap);
+    if (!text) return -1;
+    int k = pem_read(text, n, o, 16);
+    free(text);
+    if (k <= 0) {
+        strfmt(err, cap, "%s: no certificate in it (PEM, \"BEGIN CERTIFICATE\")", cert);
+        return -1;
+    }
+    tlsc.chain = xcalloc((size_t)k, sizeof *tlsc.chain);
+    for (int i = 0; i < k; i++)
+        if (strcmp(o[i].name, "CERTIFICATE") == 0) {
+            tlsc.chain[tlsc.nchain].data = o[i].der;
+            tlsc.chain[tlsc.nchain++].data_len = o[i].len;
+        } else {
+            free(o[i].der);
+        }
+    if (!tlsc.nchain) {
+        strfmt(err, cap, "%s: no certificate in it (PEM, \"BEGIN CERTIFICATE\")", cert);
+        return -1;
+    }
+    text = file_read(key, 1u << 20, &n, err, cap);
+    if (!text) return -1;
+    k = pem_read(text, n, o, 16);
+    wipe(text, n);
+    free(text);
+    int rc = -1;
+    br_skey_decoder_context kd;
+    for (int i = 0; i < k && rc < 0; i++) {
+        if (!strstr(o[i].name, "PRIVATE KEY")) continue;
+        br_skey_decoder_init(&kd);
+        br_skey_decoder_push(&kd, o[i].der, o[i].len);
+        const br_rsa_private_key *r = br_skey_decoder_get_rsa(&kd);
+        const br_ec_private_key *e = br_skey_decoder_get_ec(&kd);
+        if (r) { /* copy the five CRT factors into our own memory */
+            size_t sz = r->plen + r->qlen + r->dplen + r->dqlen + r->iqlen;
+            uint8_t *m = tlsc.keymem = xmalloc(sz);
+            tlsc.keylen = sz;
+            tlsc.rsa = *r;
+            memcpy(m, r->p, r->plen), tlsc.rsa.p = m, m += r->plen;
+            memcpy(m, r->q, r->qlen), tlsc.rsa.q = m, m += r->qlen;
+            memcpy(m, r->dp, r->dplen), tlsc.rsa.dp = m, m += r->dplen;
+            memcpy(m, r->dq, r->dqlen), tlsc.rsa.dq = m, m += r->dqlen;
+            memcpy(m, r->iq, r->iqlen), tlsc.rsa.iq = m;
+            tlsc.key_type = BR_KEYTYPE_RSA;
+            rc = 0;
+        } else if (e) {
+            tlsc.keymem = xmalloc(e->xlen);
+            tlsc.keylen = e->xlen;
+            memcpy(tlsc.keymem, e->x, e->xlen);
+            tlsc.ec = *e;
+            tlsc.ec.x = tlsc.keymem;
+            tlsc.key_type = BR_KEYTYPE_EC;
+            rc = 0;
+        }
+        WIPE(kd);
+    }
+    for (int i = 0; i < k; i++) {
+        wipe(o[i].der, o[i].len);
+        free(o[i].der);
+    }
+    if (rc < 0) strfmt(err, cap, "%s: no RSA or EC private key in it (PEM)", key);
+    return rc;
+}
+
+/* No --tls-cert: a P-256 key and a self-signed certificate, made now. */
+static int tls_make_server(const char *cn, char *err, size_t cap)
+{
+    static uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE], pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
+    br_ec_public_key pk;
+    if (x509_ec_keygen(&tlsc.ec, skbuf, &pk, pkbuf) != 0) {
+        strfmt(err, cap, "cannot make a TLS key");
+        return -1;
+    }
+    uint8_t *der = xmalloc(X509_CERT_MAX);
+    size_t n = x509_selfsigned(der, X509_CERT_MAX, &tlsc.ec, &pk, cn, time(NULL));
+    if (!n) {
+        free(der);
+        strfmt(err, cap, "cannot make a TLS certificate for %s", cn);
+        return -1;
+    }
+    tlsc.chain = xcalloc(1, sizeof *tlsc.chain);
+    tlsc.chain[0].data = der, tlsc.chain[0].data_len = n, tlsc.nchain = 1;
+    tlsc.keymem = skbuf, tlsc.keylen = 0; /* static: wiped at exit by tls_cfg_free */
+    tlsc.key_type = BR_KEYTYPE_EC;
+    uint8_t h[32];
+    char b64[48];
+    x509_spki_sha256(der, n, h);
+    b64_enc(b64, h, 32, 1);
+    LOG(L_INFO, 0, "TLS: self-signed certificate for %s made; its key is SHA256:%s (for --tls-pin)",
+        cn, b64);
+    return 0;
+}
+
+/* --tls-ca: trust anchors from a PEM file of CA certificates. */
+static void tls_dn_sink(void *ctx, const void *p, size_t n) { buf_append(ctx, p, n); }
+static int tls_load_ca(const char *path, char *err, size_t cap)
+{
+    struct pem_obj o[64];
+    size_t n;
+    char *text = file_read(path, 1u << 20, &n, err, cap);
+    if (!text) return -1;
+    int k = pem_read(text, n, o, 64);
+    free(text);
+    if (k <= 0) {
+        strfmt(err, cap, "%s: no certificate in it (PEM)", path);
+        return -1;
+    }
+    tlsc.ta = xcalloc((size_t)k, sizeof *tlsc.ta);
+    for (int i = 0; i < k; i++) {
+        struct buf dn = {0};
+        br_x509_decoder_context d;
+        br_x509_decoder_init(&d, tls_dn_sink, &dn);
+        br_x509_decoder_push(&d, o[i].der, o[i].len);
+        const br_x509_pkey *pk = br_x509_decoder_get_pkey(&d);
+        if (strcmp(o[i].name, "CERTIFICATE") == 0 && pk) {
+            br_x509_trust_anchor *ta = &tlsc.ta[tlsc.nta++];
+            ta->dn.data = xmalloc(dn.len ? dn.len : 1);
+            memcpy(ta->dn.data, buf_head(&dn), dn.len);
+            ta->dn.len = dn.len;
+            ta->flags = BR_X509_TA_CA;
+            ta->pkey = *pk;
+            if (pk->key_type == BR_KEYTYPE_RSA) {
+                uint8_t *m = xmalloc(pk->key.rsa.nlen + pk->key.rsa.elen);
+                memcpy(m, pk->key.rsa.n, pk->key.rsa.nlen);
+                memcpy(m + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+                ta->pkey.key.rsa.n = m, ta->pkey.key.rsa.e = m + pk->key.rsa.nlen;
+            } else {
+                uint8_t *m = xmalloc(pk->key.ec.qlen);
+                memcpy(m, pk->key.ec.q, pk->key.ec.qlen);
+                ta->pkey.key.ec.q = m;
+            }
+        }
+        buf_free(&dn);
+        free(o[i].der);
+    }
+    if (!tlsc.nta) {
+        strfmt(err, cap, "%s: no usable CA certificate in it", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void tls_cfg_free(void)
+{
+    for (size_t i = 0; i < tlsc.nchain; i++)
+        free(tlsc.chain[i].data);
+    free(tlsc.chain);
+    for (size_t i = 0; i < tlsc.nta; i++) {
+        free(tlsc.ta[i].dn.data);
+        free(tlsc.ta[i].pkey.key_type == BR_KEYTYPE_RSA ? tlsc.ta[i].pkey.key.rsa.n
+                                                         : tlsc.ta[i].pkey.key.ec.q);
+    }
+    free(tlsc.ta);
+    if (tlsc.keymem && tlsc.keylen) wipe(tlsc.keymem, tlsc.keylen), free(tlsc.keymem);
+    else if (tlsc.keymem) wipe(tlsc.keymem, BR_EC_KBUF_PRIV_MAX_SIZE);
+    const char *alpn = tlsc.alpn;
+    memset(&tlsc, 0, sizeof tlsc);
+    tlsc.alpn = alpn;
+}
+
+/* One TLS connection: BearSSL's context, our certificate check, the
+ * record buffer, and (server) the bytes read before the engine existed. */
+struct tls {
+    union {
+        br_ssl_client_context cc;
+        br_ssl_server_context sc;
+    } u;
+    br_ssl_engine_context *eng;
+    struct tls_x509 x;
+    br_x509_minimal_context xm;
+    struct buf pre;    /* server: the ClientHello already read, fed to the engine first */
+    unsigned client : 1, up : 1, eof : 1, alpn_failed : 1;
+    int io_err;        /* errno of a failed read or write */
+    uint8_t iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+static void tls_common(struct tls *t)
+{
+    uint8_t seed[32];
+    br_ssl_engine_set_buffer(t->eng, t->iobuf, sizeof t->iobuf, 1);
+    br_ssl_engine_set_versions(t->eng, BR_TLS12, BR_TLS12);
+    br_ssl_engine_set_protocol_names(t->eng, &tlsc.alpn, 1);
+    rnd_bytes(seed, sizeof seed); /* our randomness, not BearSSL's own seeder */
+    br_ssl_engine_inject_entropy(t->eng, seed, sizeof seed);
+    WIPE(seed);
+}
+
+/* sni: the name sent and (with --tls-ca) checked; NULL or "" for none. */
+static struct tls *tls_new_client(const char *sni)
+{
+    struct tls *t = xcalloc(1, sizeof *t);
+    br_ssl_client_init_full(&t->u.cc, &t->xm, tlsc.ta, tlsc.nta);
+    t->x.vtable = &tx_vtable;
+    t->x.inner = tlsc.nta ? &t->xm : NULL;
+    br_ssl_engine_set_x509(&t->u.cc.eng, &t->x.vtable);
+    t->eng = &t->u.cc.eng;
+    t->client = 1;
+    tls_common(t);
+    br_ssl_client_reset(&t->u.cc, sni && sni[0] ? sni : NULL, 0);
+    return t;
+}
+
+/* pre: what the visitor sent so far (its ClientHello); taken over. */
+static struct tls *tls_new_server(struct buf *pre)
+{
+    struct tls *t = xcalloc(1, sizeof *t);
+    if (tlsc.key_type == BR_KEYTYPE_RSA)
+        br_ssl_server_init_full_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa);
+    else
+        br_ssl_server_init_full_ec(&t->u.sc, tlsc.chain, tlsc.nchain, BR_KEYTYPE_EC, &tlsc.ec);
+    t->eng = &t->u.sc.eng;
+    tls_common(t);
+    br_ssl_server_reset(&t->u.sc);
+    t->pre = *pre;
+    memset(pre, 0, sizeof *pre);
+    return t;
+}
+
+/* Best effort close_notify, then everything is wiped and freed. */
+static void tls_free(struct tls *t, int fd)
+{
+    if (!t) return;
+    if (fd >= 0 && t->up && !t->io_err && !(br_ssl_engine_current_state(t->eng) & BR_SSL_CLOSED)) {
+        br_ssl_engine_close(t->eng);
+        size_t len;
+        unsigned char *b = br_ssl_engine_sendrec_buf(t->eng, &len);
+        if (b && len && write(fd, b, len) < 0) { /* the peer may be gone: fine */
+        }
+    }
+    buf_free(&t->pre);
+    wipe(t, sizeof *t);
+    free(t);
+}
+
+/* Why the session ended, for the log and the user. Returns 1 when the
+ * cause is the server's certificate (the client treats that as an
+ * untrusted host key), else 0. */
+static int tls_why(const struct tls *t, const char *peer, char *why, size_t cap)
+{
+    int e = br_ssl_engine_last_error(t->eng);
+    if (t->x.pin_failed) {
+        strfmt(why, cap, "the TLS certificate of %s does not have the key --tls-pin names", peer);
+        return 1;
+    }
+    if (t->alpn_failed) {
+        strfmt(why, cap, "%s did not agree to TLS ALPN \"%s\": not an alknet --tls-listen port, or "
+               "one with another --alpn", peer, tlsc.alpn);
+        return 0;
+    }
+    if (e >= BR_ERR_X509_OK && e < BR_ERR_RECV_FATAL_ALERT && t->client) {
+        const char *what = e == BR_ERR_X509_EXPIRED ? "expired or not yet valid (check the clock)"
+                           : e == BR_ERR_X509_BAD_SERVER_NAME ? "issued for another name (--sni)"
+                           : e == BR_ERR_X509_NOT_TRUSTED ? "not signed by a CA in --tls-ca"
+                                                           : "not valid";
+        strfmt(why, cap, "the TLS certificate of %s is %s (BearSSL X.509 error %d)", peer, what, e);
+        return 1;
+    }
+    if (t->io_err)
+        strfmt(why, cap, "connection to %s: %s", peer, strerror(t->io_err));
+    else if (e == BR_ERR_OK)
+        strfmt(why, cap, "connection closed by %s", peer);
+    else if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
+        strfmt(why, cap, "%s ended TLS with alert %d%s", peer, e - BR_ERR_RECV_FATAL_ALERT,
+               e - BR_ERR_RECV_FATAL_ALERT == 120 ? " (no application protocol: another --alpn?)"
+                                                   : "");
+    else if (e >= BR_ERR_SEND_FATAL_ALERT)
+        strfmt(why, cap, "TLS with %s failed (we sent alert %d)", peer, e - BR_ERR_SEND_FATAL_ALERT);
+    else if (e == BR_ERR_UNSUPPORTED_VERSION || e == BR_ERR_BAD_VERSION || e == BR_ERR_BAD_LENGTH)
+        strfmt(why, cap, "%s does not speak TLS 1.2 (BearSSL error %d): is it a TLS port?", peer, e);
+    else
+        strfmt(why, cap, "TLS with %s failed (BearSSL error %d)", peer, e);
+    return 0;
+}
+
+/*
+ * Moves what can move: records from the socket into the engine, plaintext
+ * from the engine into `in` (up to in_max bytes held), plaintext from `out`
+ * into the engine, records from the engine to the socket, until nothing
+ * moves. Returns the plaintext bytes added to `in`, or -1 once the session
+ * is over (closed, failed, or the socket ended): see tls_why.
+ *
+ * The client checks, when the handshake is done, that the server chose our
+ * ALPN name: anything else is not an alknet server.
+ */
+static long tls_pump(struct tls *t, int fd, struct buf *in, struct buf *out, size_t in_max)
+{
+    br_ssl_engine_context *e = t->eng;
+    long got = 0;
+    for (int moved = 1; moved;) {
+        moved = 0;
+        unsigned st = br_ssl_engine_current_state(e);
+        size_t len;
+        unsigned char *b;
+        if (st & BR_SSL_CLOSED) return got ? got : -1;
+        if (!t->up && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
+            t->up = 1;
+            if (t->client && !br_ssl_engine_get_selected_protocol(e)) {
+                t->alpn_failed = 1;
+                return -1;
+            }
+        }
+        if ((st & BR_SSL_SENDREC) && !t->io_err) {
+            b = br_ssl_engine_sendrec_buf(e, &len);
+            ssize_t n = write(fd, b, len);
+            if (n > 0) {
+                br_ssl_engine_sendrec_ack(e, (size_t)n);
+                moved = 1;
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                t->io_err = errno; /* what the peer sent before it left still counts */
+            }
+        }
+        if ((st & BR_SSL_RECVAPP) && in->len < in_max) {
+            b = br_ssl_engine_recvapp_buf(e, &len);
+            size_t n = MIN(len, in_max - in->len);
+            buf_reserve(in, n, ALK_IBUF);
+            memcpy(buf_tail(in), b, n);
+            in->len += n;
+            got += (long)n;
+            br_ssl_engine_recvapp_ack(e, n);
+            moved = 1;
+        }
+        if ((st & BR_SSL_SENDAPP) && out->len > 0) {
+            b = br_ssl_engine_sendapp_buf(e, &len);
+            size_t n = MIN(len, out->len);
+            memcpy(b, buf_head(out), n);
+            buf_consume(out, n);
+            br_ssl_engine_sendapp_ack(e, n);
+            br_ssl_engine_flush(e, 0);
+            moved = 1;
+        }
+        if ((st & BR_SSL_RECVREC) && !t->eof) {
+            b = br_ssl_engine_recvrec_buf(e, &len);
+            if (t->pre.len > 0) { /* the ClientHello the gate read, first */
+                size_t n = MIN(len, t->pre.len);
+                memcpy(b, buf_head(&t->pre), n);
+                buf_consume(&t->pre, n);
+                if (!t->pre.len) buf_free(&t->pre);
+                br_ssl_engine_recvrec_ack(e, n);
+                moved = 1;
+                continue;
+            }
+            ssize_t n = read(fd, b, len);
+            if (n > 0) {
+                br_ssl_engine_recvrec_ack(e, (size_t)n);
+                moved = 1;
+            } else if (n == 0) {
+                t->eof = 1;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                t->io_err = errno;
+                t->eof = 1;
+            }
+        }
+    }
+    if ((t->eof || t->io_err) && !(br_ssl_engine_current_state(e) & BR_SSL_RECVAPP))
+        return got ? got : -1;
+    return got;
+}
+
+/* poll() interest: what the engine waits for. Records not yet written
+ * count as output still pending. */
+static short tls_events(const struct tls *t)
+{
+    unsigned st = br_ssl_engine_current_state(t->eng);
+    return (short)((st & BR_SSL_SENDREC ? POLLOUT : 0) |
+                   (st & BR_SSL_RECVREC && !t->eof ? POLLIN : 0));
+}
+
+/* ==================== SECTION 8e: proxies on the way out (px_) ==================== */
+
+/*
+ * serve --outbound and connect --proxy: a TCP connection to the proxy, its
+ * handshake, and from then on the socket is the stream. SOCKS5 (RFC 1928)
+ * CONNECT with the destination name as ATYP 3, unresolved, so the proxy
+ * resolves it (Tor needs that), and RFC 1929 user/password when the URL
+ * has them; HTTP CONNECT (RFC 9110 9.3.6) with Basic credentials (RFC
+ * 7617). The proxy's reply is taken exactly: px_take says how many of the
+ * bytes that have arrived belong to it (a SOCKS5 reply has a known length,
+ * an HTTP reply ends at its first empty line), the rest stays in the socket
+ * for whoever reads the stream. px_take/px_feed are pure; px_io does the
+ * I/O on a non-blocking socket.
+ */
+enum { PX_SOCKS5 = 1, PX_HTTP };
+struct px_cfg {
+    uint8_t kind;
+    char host[256];
+    unsigned port;
+    char user[256], pass[256]; /* user[0] == 0: no credentials */
+    char shown[400];           /* the URL without the password, for messages */
+    struct net_addrs addrs;    /* the proxy's addresses, resolved at start */
+};
+enum { PX_1_HELLO = 1, PX_2_AUTH, PX_3_REPLY, PX_4_DONE };
+#define PX_REPLY_MAX 2048
+struct px {
+    const struct px_cfg *cfg;
+    uint8_t st;
+    uint8_t nl;   /* HTTP: 1 after LF, 2 after LF CR, 3 after the empty line that ends it */
+    uint8_t out[1024];
+    size_t outn, outoff;
+    uint8_t in[PX_REPLY_MAX];
+    size_t inn;
+    unsigned rep;  /* SOCKS5 REP, or the HTTP status, of a refusal */
+    char host[256];
+    unsigned port;
+    char why[400];
+};
+
+static int px_hex(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* %XX in URL user information (RFC 3986 2.1). */
+static int px_unescape(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || px_hex(s[i + 1]) < 0 || px_hex(s[i + 2]) < 0) return -1;
+            c = px_hex(s[i + 1]) << 4 | px_hex(s[i + 2]);
+            i += 2;
+        }
+        if (c == 0 || o + 1 >= cap) return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+/* socks5://[USER[:PASS]@]HOST[:PORT] (also socks5h://), http://... the
+ * same; default ports 1080 and 80. 0, or -1 and why. */
+static int px_parse(const char *url, struct px_cfg *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    const char *rest;
+    *why = "expected socks5://[USER:PASS@]HOST:PORT or http://[USER:PASS@]HOST:PORT";
+    if (strncasecmp(url, "socks5://", 9) == 0)
+        out->kind = PX_SOCKS5, rest = url + 9, out->port = 1080;
+    else if (strncasecmp(url, "socks5h://", 10) == 0)
+        out->kind = PX_SOCKS5, rest = url + 10, out->port = 1080;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        out->kind = PX_HTTP, rest = url + 7, out->port = 80;
+    else
+        return -1;
+    size_t n = strcspn(rest, "/");
+    if (rest[n] && strcmp(rest + n, "/") != 0) return -1; /* no path */
+    const char *at = memchr(rest, '@', n), *hp = rest;
+    if (at) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        size_t ul = colon ? (size_t)(colon - rest) : (size_t)(at - rest);
+        if (ul == 0 || px_unescape(out->user, sizeof out->user, rest, ul) != 0) {
+            *why = "bad user name in the proxy URL";
+            return -1;
+        }
+        if (colon && px_unescape(out->pass, sizeof out->pass, colon + 1,
+                                 (size_t)(at - colon - 1)) != 0) {
+            *why = "bad password in the proxy URL";
+            return -1;
+        }
+        hp = at + 1;
+    }
+    char hostport[300];
+    size_t hl = (size_t)(rest + n - hp);
+    if (hl == 0 || hl >= sizeof hostport) return -1;
+    memcpy(hostport, hp, hl);
+    hostport[hl] = 0;
+    const char *colon = strrchr(hostport, ':');
+    if (colon && (hostport[0] != '[' || colon > strchr(hostport, ']'))) {
+        if (net_split(hostport, out->host, sizeof out->host, &out->port, NULL, 0) != 0 ||
+            out->port == 0)
+            return -1;
+    } else {
+        size_t l = strlen(hostport);
+        if (hostport[0] == '[' && hostport[l - 1] == ']')
+            snprintf(out->host, sizeof out->host, "%.*s", (int)(l - 2), hostport + 1);
+        else
+            snprintf(out->host, sizeof out->host, "%s", hostport);
+    }
+    if (!out->host[0]) return -1;
+    int v6 = strchr(out->host, ':') != NULL;
+    snprintf(out->shown, sizeof out->shown, "%s://%.64s%s%s%s%s:%u",
+             out->kind == PX_SOCKS5 ? "socks5" : "http", out->user, out->user[0] ? "@" : "",
+             v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
+    return 0;
+}
+
+static void px_put(struct px *p, const void *b, size_t n)
+{
+    if (n > sizeof p->out - p->outn) n = sizeof p->out - p->outn; /* cannot happen: sized */
+    memcpy(p->out + p->outn, b, n);
+    p->outn += n;
+}
+
+/* The SOCKS5 CONNECT request (RFC 1928 4): an IP literal as itself, any
+ * other name as ATYP 3 for the proxy to resolve. */
+static void px_socks_request(struct px *p)
+{
+    uint8_t b[300], a[16];
+    size_t n = 0;
+    b[n++] = 5, b[n++] = 1, b[n++] = 0;
+    if (inet_pton(AF_INET, p->host, a) == 1) {
+        b[n++] = 1;
+        memcpy(b + n, a, 4), n += 4;
+    } else if (inet_pton(AF_INET6, p->host, a) == 1) {
+        b[n++] = 4;
+        memcpy(b + n, a, 16), n += 16;
+    } else {
+        size_t l = strlen(p->host);
+        b[n++] = 3, b[n++] = (uint8_t)l;
+        memcpy(b + n, p->host, l), n += l;
+    }
+    b[n++] = (uint8_t)(p->port >> 8), b[n++] = (uint8_t)p->port;
+    px_put(p, b, n);
+    p->st = PX_3_REPLY;
+    p->inn = 0;
+}
+
+/* Starts the handshake for host:port (host at most 255 bytes): the first
+ * bytes to send are in p->out. */
+static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, unsigned port)
+{
+    memset(p, 0, sizeof *p);
+    p->cfg = cfg;
+    snprintf(p->host, sizeof p->host, "%s", host);
+    p->port = port;
+    if (cfg->kind == PX_SOCKS5) {
+        /* RFC 1928 3: VER, NMETHODS, METHODS (0: none, 2: user/password) */
+        static const uint8_t none[] = {5, 1, 0}, both[] = {5, 2, 0, 2};
+        if (cfg->user[0])
+            px_put(p, both, sizeof both);
+        else
+            px_put(p, none, sizeof none);
+        p->st = PX_1_HELLO;
+        return;
+    }
+    char hp[300], auth[800] = "";
+    snprintf(hp, sizeof hp, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", port);
+    if (cfg->user[0]) {
+        char up[520];
+        int l = snprintf(up, sizeof up, "%s:%s", cfg->user, cfg->pass);
+        char b64[700];
+        b64_enc(b64, (const uint8_t *)up, (size_t)l, 1);
+        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
+        wipe(up, sizeof up);
+        wipe(b64, sizeof b64);
+    }
+    int n = snprintf((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+                     hp, hp, auth);
+    wipe(auth, sizeof auth);
+    p->outn = (size_t)n;
+    p->st = PX_3_REPLY;
+}
+
+/* HTTP: the bytes of b[0..n) up to and including the empty line that
+ * ends the reply (n if it is not there), from line state *nl, which is 3
+ * once the end was seen. */
+static size_t px_http_scan(uint8_t *nl, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == '\n') {
+            if (*nl) {
+                *nl = 3;
+                return i + 1;
+            }
+            *nl = 1;
+        } else {
+            *nl = b[i] == '\r' && *nl == 1 ? 2 : 0;
+        }
+    }
+    return n;
+}
+
+/* Length of the SOCKS5 message being received, or 0 while unknown. */
+static size_t px_socks_len(const struct px *p)
+{
+    if (p->st != PX_3_REPLY) return 2; /* method choice, auth status */
+    if (p->inn < 5) return 0;
+    switch (p->in[3]) { /* VER REP RSV ATYP BND.ADDR BND.PORT */
+    case 1:
+        return 4 + 4 + 2;
+    case 4:
+        return 4 + 16 + 2;
+    case 3:
+        return 4 + 1 + (size_t)p->in[4] + 2;
+    default:
+        return 5; /* a bad ATYP: judged on these bytes */
+    }
+}
+
+/* How many of the n bytes that arrived belong to the proxy's reply. */
+static size_t px_take(const struct px *p, const uint8_t *b, size_t n)
+{
+    if (p->st == PX_4_DONE) return 0;
+    if (p->cfg->kind == PX_HTTP) {
+        uint8_t nl = p->nl;
+        return px_http_scan(&nl, b, n);
+    }
+    size_t want = px_socks_len(p);
+    if (!want) want = 5;
+    return MIN(n, want - p->inn);
+}
+
+static const char *px_socks_rep(unsigned rep)
+{
+    static const char *const t[] = {"succeeded", "general SOCKS server failure",
+                                    "connection not allowed by ruleset", "Network unreachable",
+                                    "Host unreachable", "Connection refused",
+                                    "TTL expired (timed out)", "Command not supported",
+                                    "Address type not supported"};
+    return rep < ARRAY_LEN(t) ? t[rep] : "unknown SOCKS5 reply";
+}
+
+static int px_fail(struct px *p, const char *fmt, ...) ALK_PRINTF(2, 3);
+static int px_fail(struct px *p, const char *fmt, ...)
+{
+    char tmp[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    strfmt(p->why, sizeof p->why, "proxy %s: %s", p->cfg->shown, tmp);
+    return -1;
+}
+
+/* Feeds reply bytes (exactly what px_take allowed). 1 done, 0 more
+ * needed, -1 refused or broken (p->why, p->rep). May queue output. */
+static int px_feed(struct px *p, const uint8_t *b, size_t n)
+{
+    if (p->st == PX_4_DONE) return 1;
+    if (n > sizeof p->in - p->inn) return px_fail(p, "reply longer than %d bytes", PX_REPLY_MAX);
+    memcpy(p->in + p->inn, b, n);
+    p->inn += n;
+    if (p->cfg->kind == PX_HTTP) {
+        if (px_http_scan(&p->nl, b, n) < n) return px_fail(p, "sent bytes after its reply");
+        if (p->nl != 3) return 0;
+        /* status line: HTTP/1.x SP 3DIGIT SP reason */
+        size_t ll = strcspn((const char *)p->in, "\r\n");
+        char line[200];
+        snprintf(line, sizeof line, "%.*s", (int)MIN(ll, sizeof line - 1), (const char *)p->in);
+        for (char *q = line; *q; q++)
+            if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) *q = '?';
+        unsigned st = 0;
+        if (p->inn < 12 || memcmp(p->in, "HTTP/1.", 7) != 0 || p->in[8] != ' ' ||
+            px_hex(p->in[9]) < 0 || px_hex(p->in[9]) > 9 || px_hex(p->in[10]) < 0 ||
+            px_hex(p->in[10]) > 9 || px_hex(p->in[11]) < 0 || px_hex(p->in[11]) > 9)
+            return px_fail(p, "not an HTTP proxy (it answered \"%s\")", line);
+        st = (unsigned)(p->in[9] - '0') * 100 + (unsigned)(p->in[10] - '0') * 10 +
+             (unsigned)(p->in[11] - '0');
+        if (st / 100 != 2) {
+            p->rep = st;
+            return px_fail(p, "CONNECT %s:%u refused: %s%s", p->host, p->port, line,
+                           st == 407 ? " (give USER:PASS@ in the proxy URL)"
+                           : st == 403 ? " (not allowed by ruleset)" : "");
+        }
+        p->st = PX_4_DONE;
+        return 1;
+    }
+    size_t want = px_socks_len(p);
+    if (!want || p->inn < want) return 0;
+    const uint8_t *m = p->in;
+    p->inn = 0;
+    switch (p->st) {
+    case PX_1_HELLO:
+        if (m[0] != 5) return px_fail(p, "not a SOCKS5 proxy (version %u)", m[0]);
+        if (m[1] == 0) {
+            px_socks_request(p);
+            return 0;
+        }
+        if (m[1] == 2 && p->cfg->user[0]) {
+            /* RFC 1929 2: VER 1, ULEN, UNAME, PLEN, PASSWD */
+            uint8_t a[1 + 1 + 255 + 1 + 255];
+            size_t ul = strlen(p->cfg->user), pl = strlen(p->cfg->pass), k = 0;
+            a[k++] = 1, a[k++] = (uint8_t)ul;
+            memcpy(a + k, p->cfg->user, ul), k += ul;
+            a[k++] = (uint8_t)pl;
+            memcpy(a + k, p->cfg->pass, pl), k += pl;
+            px_put(p, a, k);
+            wipe(a, sizeof a);
+            p->st = PX_2_AUTH;
+            return 0;
+        }
+        return px_fail(p, "accepts none of our authentication methods%s",
+                       p->cfg->user[0] ? "" : " (give USER:PASS@ in the proxy URL)");
+    case PX_2_AUTH:
+        if (m[1] != 0) return px_fail(p, "refused the user name or password");
+        px_socks_request(p);
+        return 0;
+    default:
+        if (m[0] != 5 || m[2] != 0 || (m[3] != 1 && m[3] != 3 && m[3] != 4))
+            return px_fail(p, "malformed SOCKS5 reply");
+        if (m[1] != 0) {
+            p->rep = m[1];
+            return px_fail(p, "CONNECT %s:%u refused: %s (SOCKS5 reply %u)", p->host, p->port,
+                           px_socks_rep(m[1]), m[1]);
+        }
+        p->st = PX_4_DONE;
+        return 1;
+    }
+}
+
+/* Runs the handshake on the non-blocking socket fd: 1 done (the next byte
+ * on fd is the stream's), 0 waiting (for px_events), -1 failed (p->why). */
+static int px_io(struct px *p, int fd)
+{
+    for (;;) {
+        while (p->outoff < p->outn) {
+            ssize_t n = write(fd, p->out + p->outoff, p->outn - p->outoff);
+            if (n > 0) {
+                p->outoff += (size_t)n;
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+            return px_fail(p, "%s", strerror(errno));
+        }
+        p->outn = p->outoff = 0;
+        if (p->st == PX_4_DONE) return 1;
+        uint8_t b[PX_REPLY_MAX];
+        ssize_t n = recv(fd, b, sizeof b, MSG_PEEK);
+        if (n == 0) return px_fail(p, "closed the connection during the handshake");
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+            return px_fail(p, "%s", strerror(errno));
+        }
+        size_t take = px_take(p, b, (size_t)n);
+        if (read(fd, b, take) != (ssize_t)take) return px_fail(p, "%s", strerror(errno));
+        int r = px_feed(p, b, take);
+        if (r != 0) return r < 0 ? -1 : 1;
+    }
+}
+
+static short px_events(const struct px *p) { return p->outoff < p->outn ? POLLOUT : POLLIN; }
+
 /* ==================== SECTION 9: SSH transport (tp_) ==================== */
 
 /*
@@ -4936,8 +5909,9 @@ static ALK_UNUSED int dns_server_parse(const char *s, struct sockaddr_storage *o
  * So each byte is read once, encrypted or decrypted once in place, and
  * written once.
  */
-enum tp_phase { TP_1_VERSION, TP_2_KEX, TP_3_AUTH, TP_4_OPEN, TP_5_CLOSING };
-static const char *const tp_phase_name[] = {"version", "kex", "auth", "open", "closing"};
+enum { GATE_JUDGE, GATE_DROP, GATE_DONE }; /* reading first bytes; discarding; the visitor ended */
+enum tp_phase { TP_0_GATE, TP_1_VERSION, TP_2_KEX, TP_3_AUTH, TP_4_OPEN, TP_5_CLOSING };
+static const char *const tp_phase_name[] = {"gate", "version", "kex", "auth", "open", "closing"};
 
 /* RFC 4250 4.1 message numbers */
 enum {
@@ -4989,6 +5963,7 @@ struct key;
 
 struct ssh {
     int fd;
+    struct tls *tls; /* --tls / --tls-listen: the socket carries TLS records */
     unsigned id; /* connection number in logs */
     enum tp_phase ph;
     unsigned server : 1, strict : 1, dead : 1, authed : 1;
@@ -5014,8 +5989,11 @@ struct ssh {
     unsigned svc_ok : 1;   /* "ssh-userauth" was requested */
     char *auth_user;       /* who logged in (for logs), and with which key */
     char auth_fp[KEY_FP_LEN];
-    struct sv_grant *grant; /* what the key may open (SECTION 19) */
+    struct sv_grant *grant; /* what the key may open (SECTION 18) */
     unsigned max_channels;
+    unsigned gate_tls : 1;  /* TP_0_GATE: came in on a --tls-listen port */
+    int64_t gate_until;     /* TP_0_GATE: decide by then; while dropping, close then */
+    uint8_t gate_drop;      /* TP_0_GATE: GATE_JUDGE, or not ours: GATE_DROP, GATE_DONE */
     /* client side: who we are and whom we expect */
     const char *user;
     const struct key *ident;
@@ -5045,6 +6023,7 @@ static struct ssh *tp_new(int fd, int server, const char *peer)
     struct ssh *c = xcalloc(1, sizeof *c);
     c->fd = fd;
     c->server = server ? 1 : 0;
+    c->ph = server ? TP_0_GATE : TP_1_VERSION; /* a server judges its visitor first */
     c->id = tp_next_id++;
     c->t_start = c->t_rx = c->t_kex = now_ms();
     c->ver = ALK_ID_STRING;
@@ -5056,6 +6035,7 @@ static struct ssh *tp_new(int fd, int server, const char *peer)
 /* Frees everything a connection owns (its channels are the loop's). */
 static void tp_free(struct ssh *c)
 {
+    tls_free(c->tls, c->fd);
     if (c->fd >= 0) close(c->fd);
     buf_free(&c->in);
     buf_free(&c->out);
@@ -5184,9 +6164,37 @@ static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
     c->t_close = now_ms() + 1000;
 }
 
+static void tp_input(struct ssh *c);
+
+/*
+ * TLS: one pump of the engine both ways (tls_pump); what arrives goes
+ * through tp_input at once, so the engine's buffer never waits for room
+ * in c->in. Returns -1 when the session is over (c->err, c->why set).
+ */
+static int tp_tls(struct ssh *c)
+{
+    long n;
+    while ((n = tls_pump(c->tls, c->fd, &c->in, &c->out, ALK_IBUF)) > 0)
+        if (c->ph != TP_5_CLOSING) tp_input(c);
+    if (n == 0) return 0;
+    if (!c->err) {
+        int cert = tls_why(c->tls, c->peer, c->why, sizeof c->why);
+        c->err = cert ? -E_HOSTKEY : c->tls->io_err ? -E_IO : -E_CLOSED;
+    }
+    c->out.len = 0; /* nobody to send to */
+    return -1;
+}
+
+/* Output not yet on the wire: ours, or TLS records the engine holds. */
+static int tp_pending(const struct ssh *c)
+{
+    return c->out.len > 0 || (c->tls && (tls_events(c->tls) & POLLOUT));
+}
+
 /* Tries to write everything queued. Returns -1 if the socket failed. */
 static int tp_flush(struct ssh *c)
 {
+    if (c->tls) return tp_tls(c);
     while (c->out.len > 0) {
         ssize_t n = write(c->fd, buf_head(&c->out), c->out.len);
         if (n > 0) {
@@ -5329,9 +6337,19 @@ static void tp_input(struct ssh *c)
     }
 }
 
+static void sv_gate_read(struct ssh *c); /* SECTION 18 */
+
 /* Reads what the socket has and processes it. */
 static void tp_read(struct ssh *c)
 {
+    if (c->ph == TP_0_GATE) {
+        sv_gate_read(c);
+        return;
+    }
+    if (c->tls) {
+        if (tp_tls(c) < 0) tp_fail(c, c->err, "%s", c->why);
+        return;
+    }
     buf_reserve(&c->in, ALK_PKT_MAX + 4 + ALK_TAG, ALK_IBUF);
     ssize_t n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
@@ -6276,6 +7294,7 @@ static void rs_why(const struct rs *q, char *out, size_t cap)
  *   CH_3_OPENING  client: CHANNEL_OPEN sent, waiting for the answer
  *   CH_3_RESOLVE  server: looking the destination's name up (rs_)
  *   CH_3_CONNECT  server: connect() in progress, address by address
+ *   CH_3_PROXY    server: --outbound: the proxy's handshake (px_)
  *   CH_4_OPEN     relaying both ways
  *   CH_5_DONE     both CLOSEs exchanged; flushing to the local side
  * On the server the local side is the destination socket, or nothing for
@@ -6289,7 +7308,8 @@ static void rs_why(const struct rs *q, char *out, size_t cap)
  */
 enum ch_kind { CK_SOCKS, CK_LOCAL, CK_STDIO, CK_DEST, CK_ECHO };
 enum ch_state {
-    CH_1_SOCKS, CH_2_WAIT, CH_3_OPENING, CH_3_RESOLVE, CH_3_CONNECT, CH_4_OPEN, CH_5_DONE
+    CH_1_SOCKS, CH_2_WAIT, CH_3_OPENING, CH_3_RESOLVE, CH_3_CONNECT, CH_3_PROXY, CH_4_OPEN,
+    CH_5_DONE
 };
 enum { OPEN_ADMIN_PROHIBITED = 1, OPEN_CONNECT_FAILED, OPEN_UNKNOWN_TYPE, OPEN_NO_RESOURCE };
 
@@ -6497,9 +7517,11 @@ struct dest {
     unsigned tried;  /* addresses the policy let through */
     int err;         /* the last connect() error */
     char why[200];   /* the last policy refusal */
+    struct px px;    /* --outbound: the proxy's handshake */
 };
 struct pol;
-static const struct pol *dst_pol; /* the server's --allow/--deny rules */
+static const struct pol *dst_pol;         /* the server's --allow/--deny rules */
+static const struct px_cfg *dst_outbound; /* serve --outbound: every destination through it */
 
 static void ch_refuse(struct chan *ch, uint32_t reason, const char *why)
 {
@@ -6545,6 +7567,23 @@ static void ch_dest_free(struct chan *ch)
 static void ch_dest_next(struct chan *ch)
 {
     struct dest *d = ch->dest;
+    char why[400];
+    if (dst_outbound) { /* the proxy's addresses; it resolves and reaches the destination */
+        while (d->next < dst_outbound->addrs.n) {
+            int fd = net_connect(&dst_outbound->addrs.a[d->next++]);
+            if (fd >= 0) {
+                ch->rfd = ch->wfd = fd;
+                ch->st = CH_3_CONNECT;
+                ch->deadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
+                return;
+            }
+            d->err = errno;
+        }
+        strfmt(why, sizeof why, "outbound proxy %s: %s", dst_outbound->shown,
+               strerror(d->err ? d->err : ETIMEDOUT));
+        ch_refuse(ch, OPEN_CONNECT_FAILED, why);
+        return;
+    }
     while (d->next < d->rs.n) {
         struct sockaddr_storage ss;
         const struct dns_addr *a = &d->rs.addr[d->next++];
@@ -6552,24 +7591,15 @@ static void ch_dest_next(struct chan *ch)
         if (!pol_check(dst_pol, ch->host, ch->port, (struct sockaddr *)&ss, d->why, sizeof d->why))
             continue;
         d->tried++;
-        socklen_t sl = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                : sizeof(struct sockaddr_in);
-        int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-        if (fd < 0) {
-            d->err = errno;
-            continue;
-        }
-        net_nonblock(fd);
-        if (connect(fd, (struct sockaddr *)&ss, sl) == 0 || errno == EINPROGRESS) {
+        int fd = net_connect(&ss);
+        if (fd >= 0) {
             ch->rfd = ch->wfd = fd;
             ch->st = CH_3_CONNECT;
             ch->deadline = ev.now + (d->next < d->rs.n ? DEST_TRY_MS : ALK_CONNECT_TIMEOUT_MS);
             return;
         }
         d->err = errno;
-        close(fd);
     }
-    char why[300];
     if (!d->tried) {
         ch_refuse(ch, OPEN_ADMIN_PROHIBITED, d->why);
         return;
@@ -6579,6 +7609,8 @@ static void ch_dest_next(struct chan *ch)
     strfmt(why, sizeof why, "%s", strerror(d->err ? d->err : ETIMEDOUT));
     ch_refuse(ch, OPEN_CONNECT_FAILED, why);
 }
+
+static void ch_dest_proxy(struct chan *ch);
 
 /* The connect() in progress finished. */
 static void ch_dest_ready(struct chan *ch)
@@ -6594,7 +7626,32 @@ static void ch_dest_ready(struct chan *ch)
         return;
     }
     net_nodelay(ch->rfd);
+    if (dst_outbound) {
+        px_start(&ch->dest->px, dst_outbound, ch->host, ch->port);
+        ch->st = CH_3_PROXY;
+        ch->deadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
+        ch_dest_proxy(ch);
+        return;
+    }
     LOG(L_DEBUG, ch->c->id, "stream %u to %s connected", ch->id, ch_name(ch));
+    ch_dest_free(ch);
+    ch_confirm(ch);
+}
+
+/* --outbound: the proxy's handshake moved on. */
+static void ch_dest_proxy(struct chan *ch)
+{
+    struct px *p = &ch->dest->px;
+    int r = px_io(p, ch->rfd);
+    if (r == 0) return;
+    if (r < 0) {
+        /* a ruleset refusal stays one; the rest keeps the proxy's words for sx_rep_for */
+        ch_refuse(ch, p->rep == 2 || p->rep == 403 ? OPEN_ADMIN_PROHIBITED : OPEN_CONNECT_FAILED,
+                  p->why);
+        return;
+    }
+    LOG(L_DEBUG, ch->c->id, "stream %u to %s connected through %s", ch->id, ch_name(ch),
+        dst_outbound->shown);
     ch_dest_free(ch);
     ch_confirm(ch);
 }
@@ -6603,6 +7660,11 @@ static void ch_dest_ready(struct chan *ch)
 static void ch_dest_start(struct chan *ch)
 {
     ch->dest = xcalloc(1, sizeof *ch->dest);
+    ch->dest->rs.fd = -1;
+    if (dst_outbound) { /* the name goes to the proxy as it is */
+        ch_dest_next(ch);
+        return;
+    }
     ch->st = CH_3_RESOLVE;
     rs_start(&ch->dest->rs, ch->host);
 }
@@ -6629,6 +7691,11 @@ static void ch_dest_step(struct chan *ch)
         close(ch->rfd);
         ch->rfd = ch->wfd = -1;
         ch_dest_next(ch);
+    } else if (ch->st == CH_3_PROXY && ev.now >= ch->deadline) {
+        char why[400];
+        strfmt(why, sizeof why, "outbound proxy %s: no answer within %d s (timed out)",
+               dst_outbound->shown, ALK_CONNECT_TIMEOUT_MS / 1000);
+        ch_refuse(ch, OPEN_CONNECT_FAILED, why);
     }
 }
 
@@ -6663,7 +7730,7 @@ static void ch_service(struct chan *ch)
 {
     struct ssh *c = ch->c;
     if (ch->dead) return;
-    if (ch->st == CH_3_RESOLVE || ch->st == CH_3_CONNECT) {
+    if (ch->st == CH_3_RESOLVE || ch->st == CH_3_CONNECT || ch->st == CH_3_PROXY) {
         ch_dest_step(ch);
         return;
     }
@@ -6728,8 +7795,8 @@ static void ch_service(struct chan *ch)
 /* At -v, SIGUSR1 also lists every stream: where it stands and why it waits. */
 static void ch_dump(void)
 {
-    static const char *const st[] = {"socks", "wait", "opening", "resolving", "connecting",
-                                     "open", "done"};
+    static const char *const st[] = {"socks",   "wait",    "opening", "resolving",
+                                     "connecting", "proxy", "open",    "done"};
     for (size_t i = 0; i < ev.nch; i++) {
         const struct chan *ch = ev.ch[i];
         LOG(L_DEBUG, ch->c ? ch->c->id : 0,
@@ -7373,7 +8440,7 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
  * nearest deadline) -> poll -> ev_dispatch (I/O only) -> ev_reap (the only
  * place objects are freed). Signals arrive through a self-pipe.
  */
-enum { LK_SOCKS = CK_SOCKS, LK_LOCAL = CK_LOCAL, LK_SSH = 16 };
+enum { LK_SOCKS = CK_SOCKS, LK_LOCAL = CK_LOCAL, LK_SSH = 16, LK_TLS };
 struct lsn {
     int fd;
     uint8_t kind; /* CK_SOCKS or CK_LOCAL */
@@ -7384,7 +8451,7 @@ struct lsn {
     int dead;
 };
 
-enum { K_SIG, K_LSN, K_SSH, K_CHR, K_CHW, K_CONN, K_RS };
+enum { K_SIG, K_LSN, K_SSH, K_CHR, K_CHW, K_CONN, K_RS, K_SP0, K_SP1 };
 static struct {
     struct pollfd *pfd;
     struct {
@@ -7423,7 +8490,7 @@ static struct lsn *lsn_new(int fd, uint8_t kind)
     return l;
 }
 
-static void sv_accept(int fd, const struct sockaddr *peer); /* SECTION 18 */
+static void sv_accept(int fd, const struct sockaddr *peer, int tls); /* SECTION 18 */
 
 static void lsn_accept(struct lsn *l)
 {
@@ -7441,8 +8508,8 @@ static void lsn_accept(struct lsn *l)
             return;
         }
         l->pause_until = 0;
-        if (l->kind == LK_SSH) {
-            sv_accept(fd, (struct sockaddr *)&ss);
+        if (l->kind == LK_SSH || l->kind == LK_TLS) {
+            sv_accept(fd, (struct sockaddr *)&ss, l->kind == LK_TLS);
             continue;
         }
         net_nonblock(fd);
@@ -7469,6 +8536,159 @@ static void ch_free(struct chan *ch)
     ch_dest_free(ch);
     free(ch->host);
     free(ch);
+}
+
+/*
+ * A splice joins two sockets byte for byte: the stealth fallback (SECTION
+ * 18) joins a visitor that is not ours to the --fallback backend, starting
+ * with the bytes it already sent. EOF travels as shutdown(SHUT_WR), a reset
+ * or error on one side resets the other, and at most SP_QMAX bytes wait
+ * each way (the buffers go away when empty: an idle splice holds none).
+ */
+#define SP_QMAX (64u << 10)
+#define SP_READ (16u << 10)
+#define SP_HALF_IDLE_MS 120000 /* one side has ended and nothing moved for this long: done */
+struct splice {
+    int fd[2];       /* 0: the visitor; 1: the backend */
+    struct buf q[2]; /* q[i]: read from fd[i], not yet written to fd[!i] */
+    uint8_t eof[2];  /* fd[i] has ended its sending */
+    uint8_t shut[2]; /* ... and fd[!i] was told so */
+    uint8_t connecting, dead;
+    const struct net_addrs *to; /* the backend's addresses, tried in turn */
+    unsigned next;
+    int err;          /* the last connect() error */
+    int64_t deadline; /* for the connect in progress */
+    int64_t t_act;    /* when a byte last moved */
+    unsigned id;      /* the connection number the visitor had */
+    char peer[64];
+    uint64_t n[2]; /* bytes each way */
+};
+
+static void sp_connect_next(struct splice *sp)
+{
+    while (sp->next < sp->to->n) {
+        int fd = net_connect(&sp->to->a[sp->next++]);
+        if (fd >= 0) {
+            sp->fd[1] = fd;
+            sp->connecting = 1;
+            sp->deadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
+            return;
+        }
+        sp->err = errno;
+    }
+    static int64_t logged;
+    if (ev.now - logged >= 10000) { /* the operator must hear of it, but not 1000 times */
+        logged = ev.now;
+        LOG(L_WARN, sp->id, "--fallback backend unreachable (%s): closing %s",
+            strerror(sp->err ? sp->err : ETIMEDOUT), sp->peer);
+    }
+    sp->dead = 1;
+}
+
+/* Takes over fd and the bytes already read from it (`first`); eof: the
+ * visitor has already ended its side. */
+static struct splice *sp_new(int fd, struct buf *first, int eof, const struct net_addrs *to,
+                             unsigned id, const char *peer)
+{
+    struct splice *sp = xcalloc(1, sizeof *sp);
+    sp->fd[0] = fd, sp->fd[1] = -1;
+    sp->q[0] = *first;
+    memset(first, 0, sizeof *first);
+    sp->eof[0] = (uint8_t)eof;
+    sp->to = to, sp->id = id;
+    sp->t_act = ev.now;
+    snprintf(sp->peer, sizeof sp->peer, "%s", peer);
+    if (ev.nsp == ev.capsp) {
+        ev.capsp = ev.capsp ? ev.capsp * 2 : 16;
+        ev.sp = xrealloc(ev.sp, ev.capsp * sizeof *ev.sp);
+    }
+    ev.sp[ev.nsp++] = sp;
+    sp_connect_next(sp);
+    return sp;
+}
+
+/* One side failed: the other learns of it as a reset. */
+static void sp_fail(struct splice *sp, int side)
+{
+    int other = sp->fd[!side];
+    if (other >= 0) net_close_reset(other);
+    sp->fd[!side] = -1;
+    sp->dead = 1;
+}
+
+/* Moves what can move; side/re: the socket poll() reported on. */
+static void sp_io(struct splice *sp, int side, short re)
+{
+    if (sp->connecting) {
+        if (side != 1) return;
+        int e = 0;
+        socklen_t el = sizeof e;
+        if (getsockopt(sp->fd[1], SOL_SOCKET, SO_ERROR, &e, &el) != 0) e = errno;
+        if (e) {
+            sp->err = e;
+            close(sp->fd[1]);
+            sp->fd[1] = -1;
+            sp_connect_next(sp);
+            return;
+        }
+        sp->connecting = 0;
+        net_nodelay(sp->fd[1]);
+    }
+    if ((re & (POLLIN | POLLHUP | POLLERR)) && !sp->eof[side] && sp->q[side].len < SP_QMAX) {
+        struct buf *q = &sp->q[side];
+        buf_reserve(q, SP_READ, SP_READ);
+        ssize_t n = read(sp->fd[side], buf_tail(q), MIN(buf_room(q), SP_QMAX - q->len));
+        if (n > 0) {
+            q->len += (size_t)n;
+            sp->n[side] += (uint64_t)n;
+            sp->t_act = ev.now;
+        } else if (n == 0) {
+            sp->eof[side] = 1;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            sp_fail(sp, side);
+            return;
+        }
+    }
+    for (int i = 0; i < 2; i++) { /* i: the side whose bytes go out now */
+        struct buf *q = &sp->q[i];
+        while (q->len > 0) {
+            ssize_t n = write(sp->fd[!i], buf_head(q), q->len);
+            if (n > 0) {
+                buf_consume(q, (size_t)n);
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+            sp_fail(sp, !i);
+            return;
+        }
+        if (!q->len) buf_free(q);
+        if (sp->eof[i] && !q->len && !sp->shut[i]) {
+            shutdown(sp->fd[!i], SHUT_WR);
+            sp->shut[i] = 1;
+        }
+    }
+    if (sp->shut[0] && sp->shut[1]) sp->dead = 1;
+}
+
+/* poll() interest of one side. */
+static short sp_events(const struct splice *sp, int side)
+{
+    if (sp->connecting) return side == 1 ? POLLOUT : 0;
+    short e = 0;
+    if (!sp->eof[side] && sp->q[side].len < SP_QMAX) e |= POLLIN;
+    if (sp->q[!side].len > 0) e |= POLLOUT;
+    return e;
+}
+
+static void sp_free(struct splice *sp)
+{
+    LOG(L_DEBUG, sp->id, "%s: fallback splice ended: %llu bytes in, %llu out", sp->peer,
+        (unsigned long long)sp->n[0], (unsigned long long)sp->n[1]);
+    for (int i = 0; i < 2; i++) {
+        if (sp->fd[i] >= 0) close(sp->fd[i]);
+        buf_free(&sp->q[i]);
+    }
+    free(sp);
 }
 
 /*
@@ -7500,9 +8720,15 @@ static void ev_add_conn(struct ssh *c)
  * one hour), and keepalives (RFC 4254 4: a global request the peer must
  * answer; ALK_KEEPALIVE_COUNT unanswered ones mean the peer is gone).
  */
+static void sv_gate_timer(struct ssh *c); /* SECTION 18 */
+
 static void tp_service(struct ssh *c)
 {
     if (c->ph == TP_5_CLOSING) return;
+    if (c->ph == TP_0_GATE) {
+        if (ev.now >= c->gate_until) sv_gate_timer(c);
+        return;
+    }
     if (c->ph < TP_4_OPEN) {
         int64_t limit = c->t_start + c->grace_ms;
         if (ev.now >= limit) {
@@ -7571,6 +8797,10 @@ static void ev_build(void)
             ev_add(ch->rfd, POLLOUT, K_CHR, ch);
             continue;
         }
+        if (ch->st == CH_3_PROXY) {
+            ev_add(ch->rfd, px_events(&ch->dest->px), K_CHR, ch);
+            continue;
+        }
         short r = ch_events_r(ch), w = ch_events_w(ch);
         if (ch->hup && !(r | w)) continue; /* would report POLLHUP forever */
         if (ch->rfd == ch->wfd) {
@@ -7584,16 +8814,49 @@ static void ev_build(void)
         struct ssh *c = ev.ssh[i];
         if (c->dead) continue;
         if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set by streams */
-        if (c->ph == TP_5_CLOSING && (c->out.len == 0 || ev.now >= c->t_close)) {
+        if (c->ph == TP_5_CLOSING && (!tp_pending(c) || ev.now >= c->t_close)) {
             c->dead = 1;
             ev_deadline(ev.now);
             continue;
         }
         short e = 0;
-        if (c->ph != TP_5_CLOSING && c->out.len < ALK_OBUF_MAX) e |= POLLIN;
-        if (c->out.len > 0) e |= POLLOUT;
+        if (c->tls) { /* the engine knows; it also reads while we have output to write */
+            e = tls_events(c->tls);
+            if (c->ph == TP_5_CLOSING || (c->out.len >= ALK_OBUF_MAX && c->tls->up))
+                e &= (short)~POLLIN;
+        } else {
+            if (c->ph != TP_5_CLOSING && c->out.len < ALK_OBUF_MAX) e |= POLLIN;
+            if (c->out.len > 0) e |= POLLOUT;
+        }
+        if (c->ph == TP_0_GATE) { /* reading only; nothing when the visitor has ended */
+            ev_deadline(c->gate_until);
+            if (c->gate_drop != GATE_DONE) ev_add(c->fd, POLLIN, K_SSH, c);
+            continue;
+        }
         ev_add(c->fd, e, K_SSH, c);
         if (c->ph == TP_5_CLOSING) ev_deadline(c->t_close);
+    }
+    for (size_t i = 0; i < ev.nsp; i++) {
+        struct splice *sp = ev.sp[i];
+        if (!sp->dead && sp->connecting && ev.now >= sp->deadline) {
+            sp->err = ETIMEDOUT;
+            close(sp->fd[1]);
+            sp->fd[1] = -1;
+            sp_connect_next(sp);
+        }
+        if (!sp->dead && (sp->eof[0] || sp->eof[1])) {
+            if (ev.now - sp->t_act >= SP_HALF_IDLE_MS) sp->dead = 1;
+            ev_deadline(sp->t_act + SP_HALF_IDLE_MS);
+        }
+        if (sp->dead) {
+            ev_deadline(ev.now);
+            continue;
+        }
+        if (sp->connecting) ev_deadline(sp->deadline);
+        for (int side = 0; side < 2; side++) {
+            short e = sp_events(sp, side);
+            if (e) ev_add(sp->fd[side], e, side ? K_SP1 : K_SP0, sp);
+        }
     }
     for (size_t i = 0; i < ev.nlsn; i++) {
         struct lsn *l = ev.lsn[i];
@@ -7632,6 +8895,10 @@ static void ev_dispatch(void)
             if ((re & POLLOUT) && tp_flush(c) < 0) tp_fail(c, -E_IO, "%s", c->why);
             break;
         }
+        case K_SP0:
+        case K_SP1:
+            if (!((struct splice *)o)->dead) sp_io(o, evp.who[i].kind == K_SP1, re);
+            break;
         case K_RS: {
             struct chan *ch = o;
             if (ch->dead || ch->st != CH_3_RESOLVE) break;
@@ -7645,6 +8912,10 @@ static void ev_dispatch(void)
             if (ch->dead) break;
             if (ch->st == CH_3_CONNECT) {
                 ch_dest_ready(ch);
+                break;
+            }
+            if (ch->st == CH_3_PROXY) {
+                ch_dest_proxy(ch);
                 break;
             }
             short want = evp.pfd[i].events;
@@ -7691,6 +8962,14 @@ static void ev_reap(void)
         ev.ch[i] = ev.ch[--ev.nch];
         ev.ch[i]->idx = i;
         ch_free(ch);
+    }
+    for (size_t i = 0; i < ev.nsp;) {
+        if (!ev.sp[i]->dead) {
+            i++;
+            continue;
+        }
+        sp_free(ev.sp[i]);
+        ev.sp[i] = ev.sp[--ev.nsp];
     }
     for (size_t i = 0; i < ev.nlsn;) {
         struct lsn *l = ev.lsn[i];
@@ -7783,10 +9062,16 @@ struct cfg {
     char *socks_user, *socks_pass;
     char *ciphers;
     unsigned keepalive;   /* seconds; 0 = off */
+    int tls;              /* --tls */
+    char *sni, *tls_ca, *tls_pin, *alpn, *proxy;
+    int sni_given;        /* --sni "" means none */
     char *file, *comment; /* keygen, pubkey */
     /* serve */
     struct fwd *lst; /* -l: lhost/lport */
     size_t nlst;
+    struct fwd *tlst; /* --tls-listen */
+    size_t ntlst;
+    char *tls_cert, *tls_key, *fallback, *banner, *outbound;
     char *host_key_file, *auth_keys, *dns, *config;
     struct {
         int allow;
@@ -7815,16 +9100,19 @@ static struct {
     pid_t child;
     int fl0, fl1; /* stdin/stdout flags before -W changed them */
     char known_hosts2[PATH_MAX];
+    struct px_cfg pxc; /* --proxy */
+    struct px *px;     /* its handshake on cfd, once connected */
 } cl = {.cfd = -1, .fl0 = -1, .fl1 = -1};
 
 static void cl_finish(int code)
 {
     if (!cl.done) cl.done = 1, cl.code = code;
     struct ssh *c = cl.c;
-    if (cl.cfd >= 0) { /* a connect() still in progress */
+    if (cl.cfd >= 0) { /* a connect() or proxy handshake still in progress */
         close(cl.cfd);
         cl.cfd = -1;
     }
+    if (cl.px) wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
     if (c && c->ph != TP_5_CLOSING) tp_fail(c, -E_LOCAL, "client exiting");
     if (!c) ev.quit = 1;
 }
@@ -7874,7 +9162,11 @@ static void cl_connect_next(void)
         snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
         close(fd);
     }
-    say("cannot connect to %s: %s", cl.target, cl.cerr[0] ? cl.cerr : "no address");
+    if (cfg.proxy)
+        say("cannot connect to the proxy %s (for %s): %s", cl.pxc.shown, cl.target,
+            cl.cerr[0] ? cl.cerr : "no address");
+    else
+        say("cannot connect to %s: %s", cl.target, cl.cerr[0] ? cl.cerr : "no address");
     cl_finish(ALK_EXIT_UNREACH);
 }
 
@@ -7899,11 +9191,23 @@ static void cl_connected(int fd)
     c->accept_new = cfg.accept_new;
     c->grace_ms = ALK_HANDSHAKE_TIMEOUT_MS;
     c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
+    if (cfg.tls) {
+        /* SNI: --sni, else the host name (RFC 6066 3: never an IP address) */
+        uint8_t a[16];
+        const char *sni = cfg.sni_given ? cfg.sni
+                          : inet_pton(AF_INET, cfg.host, a) == 1 ||
+                                    inet_pton(AF_INET6, cfg.host, a) == 1
+                              ? NULL
+                              : cfg.host;
+        c->tls = tls_new_client(sni);
+    }
     cl.c = c;
     ev_add_conn(c);
-    LOG(L_DEBUG, c->id, "connected to %s (%s)", cl.target, peer);
-    tp_send_version(c);
+    LOG(L_DEBUG, c->id, "connected to %s (%s%s%s)%s", cl.target, peer, cfg.proxy ? " through " : "",
+        cfg.proxy ? cl.pxc.shown : "", cfg.tls ? ", TLS" : "");
+    tp_send_version(c); /* with TLS, queued until the handshake is done */
     kex_start(c);
+    if (c->tls && tp_flush(c) < 0) tp_fail(c, c->err, "%s", c->why); /* the ClientHello */
 }
 
 static void cl_spawn(void)
@@ -7933,13 +9237,37 @@ static void cl_spawn(void)
     LOG(L_DEBUG, 0, "started %s (pid %ld) with ALL_PROXY=%s", cfg.command[0], (long)pid, proxy);
 }
 
-/* The connect() in progress finished, one way or the other. */
+/* The connect() in progress finished, one way or the other; or, with
+ * --proxy, its handshake moved on. */
 static void cl_conn_ready(void)
 {
     int e = 0, fd = cl.cfd;
     socklen_t el = sizeof e;
     if (fd < 0) return;
+    if (cl.px) {
+        int r = px_io(cl.px, fd);
+        if (r == 0) return;
+        cl.cfd = -1;
+        if (r < 0) {
+            say("cannot reach %s: %s", cl.target, cl.px->why);
+            close(fd);
+            cl_finish(ALK_EXIT_UNREACH);
+            return;
+        }
+        wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+        cl_connected(fd);
+        return;
+    }
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+    if (e == 0 && cfg.proxy) { /* the proxy's turn: it connects us to the server */
+        net_nodelay(fd);
+        cl.px = xcalloc(1, sizeof *cl.px);
+        px_start(cl.px, &cl.pxc, cfg.host, cfg.port);
+        cl.cdeadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
+        LOG(L_DEBUG, 0, "connected to the proxy %s; asking for %s", cl.pxc.shown, cl.target);
+        cl_conn_ready();
+        return;
+    }
     cl.cfd = -1;
     if (e == 0) {
         cl_connected(fd);
@@ -7956,6 +9284,12 @@ static void cl_service(void)
 {
     struct ssh *c = cl.c;
     if (cl.cfd >= 0) {
+        if (ev.now >= cl.cdeadline && cl.px) {
+            say("cannot reach %s: proxy %s: no answer within %d s", cl.target, cl.pxc.shown,
+                ALK_CONNECT_TIMEOUT_MS / 1000);
+            cl_finish(ALK_EXIT_UNREACH);
+            return;
+        }
         if (ev.now >= cl.cdeadline) {
             snprintf(cl.cerr, sizeof cl.cerr, "connection timed out");
             close(cl.cfd);
@@ -7963,7 +9297,7 @@ static void cl_service(void)
             cl_connect_next();
         }
         if (cl.cfd >= 0) {
-            ev_add(cl.cfd, POLLOUT, K_CONN, NULL);
+            ev_add(cl.cfd, cl.px ? px_events(cl.px) : POLLOUT, K_CONN, NULL);
             ev_deadline(cl.cdeadline);
         }
         return;
@@ -8089,6 +9423,27 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
     return 0;
 }
 
+/* --tls-ca, --tls-pin, --alpn, --proxy. 0, or an exit code. */
+static int cl_tls_setup(void)
+{
+    char err[PATH_MAX + 128];
+    if (cfg.alpn) tlsc.alpn = cfg.alpn;
+    if (cfg.tls_ca && tls_load_ca(cfg.tls_ca, err, sizeof err) != 0) {
+        say("%s", err);
+        return ALK_EXIT_CONFIG;
+    }
+    if (cfg.tls_pin) {
+        b64_dec(tlsc.pin, sizeof tlsc.pin, cfg.tls_pin + 7, strlen(cfg.tls_pin + 7));
+        tlsc.have_pin = 1;
+    }
+    const char *bad;
+    if (cfg.proxy && px_parse(cfg.proxy, &cl.pxc, &bad) != 0) {
+        say("--proxy: %s", bad);
+        return ALK_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int cl_run(void)
 {
     char err[PATH_MAX + 256];
@@ -8124,6 +9479,8 @@ static int cl_run(void)
     else
         snprintf(cl.target, sizeof cl.target, "%s:%u", cfg.host, cfg.port);
     sx_cfg.user = cfg.socks_user, sx_cfg.pass = cfg.socks_pass;
+    int rc = cl_tls_setup();
+    if (rc) return rc;
     if (ev_init() != 0) {
         say("cannot create a pipe: %s", strerror(errno));
         return ALK_EXIT_FAIL;
@@ -8161,10 +9518,12 @@ static int cl_run(void)
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     char ps[8];
-    snprintf(ps, sizeof ps, "%u", cfg.port);
-    int rc = getaddrinfo(cfg.host, ps, &hints, &cl.ai);
+    /* through a proxy, the proxy resolves the server's name: we resolve the proxy's */
+    const char *host = cfg.proxy ? cl.pxc.host : cfg.host;
+    snprintf(ps, sizeof ps, "%u", cfg.proxy ? cl.pxc.port : cfg.port);
+    rc = getaddrinfo(host, ps, &hints, &cl.ai);
     if (rc != 0) {
-        say("cannot resolve %s: %s", cfg.host, gai_strerror(rc));
+        say("cannot resolve %s%s: %s", cfg.proxy ? "the proxy " : "", host, gai_strerror(rc));
         return ALK_EXIT_UNREACH;
     }
     static const struct ev_role client_role = {cl_service, cl_on_signal, cl_lost, cl_stdio_ended,
@@ -8184,6 +9543,8 @@ static int cl_run(void)
     }
     freeaddrinfo(cl.ai);
     WIPE(cl.id);
+    WIPE(cl.pxc);
+    tls_cfg_free();
     return cl.code;
 }
 
@@ -8225,6 +9586,18 @@ enum opt_id {
     O_MAX_STARTUPS,
     O_LOGIN_GRACE,
     O_MAX_CHANNELS,
+    O_TLS,
+    O_SNI,
+    O_TLS_CA,
+    O_TLS_PIN,
+    O_ALPN,
+    O_PROXY,
+    O_TLS_LISTEN,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_FALLBACK,
+    O_BANNER,
+    O_OUTBOUND,
     O_COUNT
 };
 struct opt {
@@ -8240,7 +9613,19 @@ static const struct opt opts[] = {
     {O_CONFIG, 'F', "config", "FILE", C_CONNECT | C_SERVE,
      "read options from FILE (keyword value lines)"},
     {O_LISTEN, 'l', "listen", "ADDR:PORT", C_SERVE,
-     "SSH listener, repeatable (default 0.0.0.0:2222)"},
+     "SSH listener, repeatable (default 0.0.0.0:2222 when no listener is given)"},
+    {O_TLS_LISTEN, 0, "tls-listen", "ADDR:PORT", C_SERVE, "SSH-over-TLS listener, repeatable"},
+    {O_TLS_CERT, 0, "tls-cert", "FILE", C_SERVE,
+     "certificate chain for the TLS listeners (PEM, end entity first)"},
+    {O_TLS_KEY, 0, "tls-key", "FILE", C_SERVE,
+     "its RSA or EC private key (PEM); without both, a self-signed certificate is made at start"},
+    {O_FALLBACK, 0, "fallback", "HOST:PORT", C_SERVE,
+     "splice visitors that are not SSH clients (or lack our TLS ALPN) to this backend"},
+    {O_BANNER, 0, "banner", "TEXT", C_SERVE,
+     "SSH identification string to present (default SSH-2.0-alknet_" ALK_VERSION ")"},
+    {O_OUTBOUND, 0, "outbound", "URL", C_SERVE,
+     "connect to destinations through socks5://[USER:PASS@]HOST:PORT (names unresolved) or "
+     "http://[USER:PASS@]HOST:PORT"},
     {O_HOSTKEY_FILE, 'k', "host-key", "FILE", C_SERVE,
      "host key, created 0600 on first start (default ~/.alknet/host_ed25519)"},
     {O_AUTH_KEYS, 'a', "authorized-keys", "FILE", C_SERVE,
@@ -8264,6 +9649,16 @@ static const struct opt opts[] = {
     {O_LOCAL, 'L', "local", "[ADDR:]PORT:HOST:HOSTPORT", C_CONNECT, "local forward, repeatable"},
     {O_STDIO, 'W', "stdio", "HOST:PORT", C_CONNECT,
      "join stdin/stdout to one stream and exit when it ends (for ssh ProxyCommand)"},
+    {O_TLS, 0, "tls", NULL, C_CONNECT, "SSH over TLS (an alknet --tls-listen port); default port 443"},
+    {O_SNI, 0, "sni", "NAME", C_CONNECT, "TLS server name to send (default: HOST; \"\" for none)"},
+    {O_TLS_CA, 0, "tls-ca", "FILE", C_CONNECT,
+     "check the server's TLS certificate against these CA certificates (PEM)"},
+    {O_TLS_PIN, 0, "tls-pin", "SHA256:...", C_CONNECT,
+     "accept only a TLS certificate with this key (the server logs it at start)"},
+    {O_ALPN, 0, "alpn", "NAME", C_CONNECT | C_SERVE,
+     "TLS ALPN protocol name, the same on both ends (default alknet-ssh)"},
+    {O_PROXY, 0, "proxy", "URL", C_CONNECT,
+     "reach the server through socks5://[USER:PASS@]HOST:PORT or http://[USER:PASS@]HOST:PORT"},
     {O_HOSTKEY, 0, "host-key", "SHA256:...", C_CONNECT, "pin the server's host key"},
     {O_KNOWN_HOSTS, 0, "known-hosts", "FILE", C_CONNECT,
      "known hosts file (default ~/.alknet/known_hosts; ~/.ssh/known_hosts is also read)"},
@@ -8335,14 +9730,18 @@ static void cfg_help(FILE *f, enum cmd cmd)
 /* Frees everything the option parser allocated and forgets it. */
 static void cfg_free(void)
 {
-    if (cfg.socks_pass) wipe(cfg.socks_pass, strlen(cfg.socks_pass));
+    char *secrets[] = {cfg.socks_pass, cfg.proxy, cfg.outbound};
+    for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
+        if (secrets[i]) wipe(secrets[i], strlen(secrets[i]));
     char **strs[] = {&cfg.user, &cfg.host, &cfg.identity, &cfg.stdio_host, &cfg.pin,
                      &cfg.known_hosts, &cfg.socks_user, &cfg.socks_pass, &cfg.ciphers, &cfg.file,
-                     &cfg.comment, &cfg.host_key_file, &cfg.auth_keys, &cfg.dns, &cfg.config};
+                     &cfg.comment, &cfg.host_key_file, &cfg.auth_keys, &cfg.dns, &cfg.config,
+                     &cfg.sni, &cfg.tls_ca, &cfg.tls_pin, &cfg.alpn, &cfg.proxy, &cfg.tls_cert,
+                     &cfg.tls_key, &cfg.fallback, &cfg.banner, &cfg.outbound};
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)
         free(*strs[i]);
-    struct fwd *lists[] = {cfg.dyn, cfg.loc, cfg.lst};
-    size_t counts[] = {cfg.ndyn, cfg.nloc, cfg.nlst};
+    struct fwd *lists[] = {cfg.dyn, cfg.loc, cfg.lst, cfg.tlst};
+    size_t counts[] = {cfg.ndyn, cfg.nloc, cfg.nlst, cfg.ntlst};
     for (size_t i = 0; i < ARRAY_LEN(lists); i++) {
         for (size_t j = 0; j < counts[i]; j++)
             free(lists[i][j].lhost), free(lists[i][j].host);
@@ -8493,14 +9892,84 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_FILE:
         free(cfg.file), cfg.file = xstrdup(v);
         break;
-    case O_LISTEN: {
+    case O_LISTEN:
+    case O_TLS_LISTEN: {
         char host[256];
+        struct fwd **l = o->id == O_LISTEN ? &cfg.lst : &cfg.tlst;
+        size_t *n = o->id == O_LISTEN ? &cfg.nlst : &cfg.ntlst;
         if (net_split(v, host, sizeof host, &u, "0.0.0.0", 1) != 0)
             return "expected [ADDR:]PORT";
-        cfg.lst = xrealloc(cfg.lst, (cfg.nlst + 1) * sizeof *cfg.lst);
-        memset(&cfg.lst[cfg.nlst], 0, sizeof cfg.lst[cfg.nlst]);
-        cfg.lst[cfg.nlst].lhost = xstrdup(host);
-        cfg.lst[cfg.nlst++].lport = u;
+        *l = xrealloc(*l, (*n + 1) * sizeof **l);
+        memset(&(*l)[*n], 0, sizeof **l);
+        (*l)[*n].lhost = xstrdup(host);
+        (*l)[(*n)++].lport = u;
+        break;
+    }
+    case O_TLS:
+        cfg.tls = 1;
+        break;
+    case O_SNI:
+        if (strlen(v) > 255) return "longer than 255 bytes";
+        for (const char *q = v; *q; q++)
+            if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+                return "not a host name";
+        free(cfg.sni), cfg.sni = xstrdup(v);
+        cfg.sni_given = 1;
+        break;
+    case O_TLS_CA:
+        free(cfg.tls_ca), cfg.tls_ca = xstrdup(v);
+        break;
+    case O_TLS_PIN: {
+        uint8_t h[33];
+        const char *b = strncmp(v, "SHA256:", 7) == 0 ? v + 7 : NULL;
+        if (!b || b64_dec(h, sizeof h, b, strlen(b)) != 32)
+            return "expected SHA256:<base64 of 32 bytes>, as the server logs it";
+        free(cfg.tls_pin), cfg.tls_pin = xstrdup(v);
+        break;
+    }
+    case O_ALPN:
+        if (!*v || strlen(v) > 255) return "expected 1 to 255 bytes";
+        free(cfg.alpn), cfg.alpn = xstrdup(v);
+        break;
+    case O_PROXY:
+    case O_OUTBOUND: {
+        struct px_cfg pc;
+        const char *bad;
+        int rc = px_parse(v, &pc, &bad);
+        WIPE(pc);
+        if (rc != 0) return bad;
+        char **dst = o->id == O_PROXY ? &cfg.proxy : &cfg.outbound;
+        if (*dst) wipe(*dst, strlen(*dst)), free(*dst);
+        *dst = xstrdup(v);
+        break;
+    }
+    case O_TLS_CERT:
+        free(cfg.tls_cert), cfg.tls_cert = xstrdup(v);
+        break;
+    case O_TLS_KEY:
+        free(cfg.tls_key), cfg.tls_key = xstrdup(v);
+        break;
+    case O_FALLBACK: {
+        char host[256];
+        if (net_split(v, host, sizeof host, &u, NULL, 0) != 0 || u == 0)
+            return "expected HOST:PORT";
+        free(cfg.fallback), cfg.fallback = xstrdup(v);
+        break;
+    }
+    case O_BANNER: {
+        /* RFC 4253 4.2: "SSH-2.0-softwareversion SP comments", printable, at most 253 */
+        char b[300];
+        snprintf(b, sizeof b, "%s%s", strncmp(v, "SSH-2.0-", 8) == 0 ? "" : "SSH-2.0-", v);
+        size_t n = strlen(b);
+        if (n > ALK_VERLINE_MAX - 2 || n <= 8) return "expected 1 to 245 printable characters";
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)b[i] < 0x20 || (unsigned char)b[i] > 0x7e)
+                return "expected printable ASCII characters only";
+        size_t swl = strcspn(b + 8, " ");
+        if (swl == 0) return "the software version (after SSH-2.0-) is empty";
+        if (memchr(b + 8, '-', swl))
+            return "the software version (before any space) must not contain '-' (RFC 4253 4.2)";
+        free(cfg.banner), cfg.banner = xstrdup(b);
         break;
     }
     case O_HOSTKEY_FILE:
@@ -8742,7 +10211,11 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
     if (cmd == C_CONNECT) {
         if (!dest) return cfg_usage(cmd, "missing the server: alknet connect [USER@]HOST[:PORT]");
         if (!cfg.user) cfg.user = xstrdup(ALK_USER_DEFAULT);
-        if (!cfg.port) cfg.port = 22;
+        if (!cfg.port) cfg.port = cfg.tls ? 443 : 22;
+        if (!cfg.tls && (cfg.sni_given || cfg.tls_ca || cfg.tls_pin || cfg.alpn))
+            return cfg_usage(cmd, "--%s is about the TLS transport: add --tls",
+                             cfg.sni_given ? "sni" : cfg.tls_ca ? "tls-ca" : cfg.tls_pin ? "tls-pin"
+                                                                                     : "alpn");
         if (cfg.stdio_host && (cfg.ndyn || cfg.nloc || cfg.command || cfg.check))
             return cfg_usage(cmd, "-W uses stdin and stdout; it cannot be combined with -D, -L, "
                                   "--check or a command");
@@ -8759,6 +10232,12 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
             snprintf(path, sizeof path, "%s/.alknet/authorized_keys", home_dir());
             cfg.auth_keys = xstrdup(path);
         }
+        if (!cfg.tls_cert != !cfg.tls_key)
+            return cfg_usage(cmd, "--tls-cert and --tls-key go together (or neither: a "
+                                  "self-signed certificate is made)");
+        if (!cfg.ntlst && (cfg.tls_cert || cfg.alpn))
+            return cfg_usage(cmd, "--%s is for TLS listeners: add --tls-listen ADDR:PORT",
+                             cfg.tls_cert ? "tls-cert" : "alpn");
         if (!cfg.max_startups) cfg.max_startups = 32;
         if (!cfg.login_grace) cfg.login_grace = 30;
         if (!cfg.max_channels) cfg.max_channels = 16384;
@@ -8801,7 +10280,10 @@ static struct {
     int stopping;
     int64_t stop_by;
     uint64_t conns, streams; /* since start */
+    uint64_t spliced, dropped; /* visitors that were not ours, since start */
     int64_t full_logged;     /* last "max-startups reached" line */
+    struct net_addrs fallback; /* --fallback, resolved at start (n == 0: none) */
+    struct px_cfg outbound;    /* --outbound, resolved at start */
 } sv;
 
 static void sv_set_release(struct ak_set *set)
@@ -8971,7 +10453,21 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
         sv_refuse(c, peer, OPEN_CONNECT_FAILED, what, why);
         return 0;
     }
-    if (pol_check_name(&sv.pol, name, port, reserved, why, sizeof why) == 0) {
+    int verdict = pol_check_name(&sv.pol, name, port, reserved, why, sizeof why);
+    if (verdict < 0 && dst_outbound) {
+        /* the proxy resolves, so the addresses are not ours to judge; but a
+         * "localhost" name leads to the proxy's own host (RFC 6761 6.3) */
+        size_t nl = strlen(name) - (host.n > 1 && name[host.n - 1] == '.');
+        if ((nl == 9 && strncasecmp(name, "localhost", 9) == 0) ||
+            (nl > 10 && strncasecmp(name + nl - 10, ".localhost", 10) == 0)) {
+            struct sockaddr_in lo;
+            memset(&lo, 0, sizeof lo);
+            lo.sin_family = AF_INET;
+            lo.sin_addr.s_addr = htonl(0x7f000001);
+            verdict = pol_check(&sv.pol, name, port, (struct sockaddr *)&lo, why, sizeof why);
+        }
+    }
+    if (verdict == 0) {
         sv_refuse(c, peer, OPEN_ADMIN_PROHIBITED, what, why);
         return 0;
     }
@@ -8998,9 +10494,195 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
     return 0;
 }
 
-/* A new SSH connection: make room if the unauthenticated ones are at the
- * limit, then wait (silently) for the client's identification line. */
-static void sv_accept(int fd, const struct sockaddr *peer)
+/*
+ * Stealth (spec 4): the gate. A connection starts in TP_0_GATE and nothing
+ * is sent until its first bytes show an alknet or SSH client:
+ *
+ *   plain port  an identification line "SSH-2.0-..." (gate_plain); a client
+ *               that sends its KEXINIT right behind the line, as alknet
+ *               does, also shows the packet's random cookie.
+ *   TLS port    a whole ClientHello offering our ALPN (tls_hello_parse).
+ *
+ * Everyone else (garbage, a truncated hello, a silent visitor after
+ * GATE_SILENT_MS plus jitter, a replay) is "not ours": spliced byte for
+ * byte, the bytes read so far included, to --fallback, so the port looks
+ * like the service behind it; without a fallback, read and discarded for a
+ * random 1 to 5 s, then closed without a byte sent. A replay is a first
+ * packet whose random value (ClientHello.random, or the KEXINIT cookie) was
+ * seen before: a real client never repeats one, a prober replaying a
+ * recorded alknet connection does. The last GATE_REPLAY_N values are kept
+ * (as 16-byte hashes, 64 KiB).
+ *
+ * What the gate cannot hide: a prober that sends its own SSH identification
+ * line to a plain port gets an SSH server's answer, as from any sshd (see
+ * --banner); the ALPN name is visible in a TLS ClientHello.
+ */
+#define GATE_SILENT_MS 5000   /* a visitor silent this long (+ jitter) is not ours */
+#define GATE_JITTER_MS 3000
+#define GATE_DROP_MS 1000     /* not ours, no fallback: closed after this (+ jitter) */
+#define GATE_DROP_JITTER_MS 4000
+#define GATE_PLAIN_MAX (ALK_VERLINE_MAX + 22) /* the line, and a KEXINIT up to its cookie */
+#define GATE_REPLAY_N 4096
+#define ALK_SPLICE_MAX 1024   /* fallback splices at once; more visitors are dropped */
+
+static struct {
+    uint8_t h[GATE_REPLAY_N][16];
+    unsigned next;
+} gate_seen;
+
+/* Was this first-packet random value seen before? Remembers it either way. */
+static int gate_replayed(uint8_t kind, const uint8_t *v, size_t n)
+{
+    br_sha256_context h;
+    uint8_t d[32];
+    br_sha256_init(&h);
+    br_sha256_update(&h, &kind, 1);
+    br_sha256_update(&h, v, n);
+    br_sha256_out(&h, d);
+    for (unsigned i = 0; i < GATE_REPLAY_N; i++)
+        if (memcmp(gate_seen.h[i], d, 16) == 0) return 1;
+    memcpy(gate_seen.h[gate_seen.next], d, 16);
+    gate_seen.next = (gate_seen.next + 1) % GATE_REPLAY_N;
+    return 0;
+}
+
+/*
+ * The first bytes of a plain-TCP visitor (RFC 4253 4.2, 6, 7.1): 1 an SSH
+ * client, 0 more bytes needed, -1 not SSH; why says what was wrong. Every
+ * byte is judged as soon as it is there, so "GET /" or a TLS record is
+ * refused on its first byte. A line of printable ASCII after "SSH-2.0-",
+ * ending in LF within ALK_VERLINE_MAX bytes; if more bytes follow at once,
+ * they must open a KEXINIT packet (uint32 length, byte padding, byte 20,
+ * byte[16] cookie), whose cookie goes to *cookie. Pure.
+ */
+static int gate_plain(const uint8_t *p, size_t n, const uint8_t **cookie, const char **why)
+{
+    static const char id[] = "SSH-2.0-";
+    *cookie = NULL;
+    *why = "not an SSH identification line";
+    if (memcmp(p, id, MIN(n, sizeof id - 1)) != 0) return -1;
+    const uint8_t *nl = memchr(p, '\n', MIN(n, ALK_VERLINE_MAX));
+    if (!nl) return n >= ALK_VERLINE_MAX ? -1 : 0;
+    size_t ln = (size_t)(nl - p), used = ln + 1;
+    if (ln > 0 && p[ln - 1] == '\r') ln--;
+    if (ln <= sizeof id - 1) return -1;
+    for (size_t i = sizeof id - 1; i < ln; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e) return -1;
+    if (n == used) return 1; /* a client that waits for our line (OpenSSH) */
+    if (n - used < 22) return 0;
+    const uint8_t *k = p + used;
+    uint32_t len = ld32_be(k);
+    *why = "no KEXINIT after the identification line";
+    /* padding, type, cookie, ten name-lists, boolean, reserved: at least 63 */
+    if (len < 63 || len > ALK_PKT_MAX || k[4] < 4 || k[5] != MSG_KEXINIT) return -1;
+    *cookie = k + 6;
+    return 1;
+}
+
+/* Judges c->in: 1 ours, 0 wait, -1 not ours (why set). */
+static int gate_judge(struct ssh *c, const char **why)
+{
+    const uint8_t *p = buf_head(&c->in);
+    if (!c->gate_tls) {
+        const uint8_t *cookie;
+        int r = gate_plain(p, c->in.len, &cookie, why);
+        if (r == 1 && cookie && gate_replayed('S', cookie, 16)) {
+            *why = "replayed first packet (KEXINIT cookie seen before)";
+            return -1;
+        }
+        return r;
+    }
+    static struct tls_hello h; /* 2.3 KiB, filled and read at once */
+    int r = tls_hello_parse(p, c->in.len, &h);
+    if (r < 0) *why = "not a TLS ClientHello";
+    if (r != 1) return r;
+    if (!tls_hello_has_alpn(&h, tlsc.alpn)) {
+        *why = h.nalpn ? "TLS ClientHello without our ALPN" : "TLS ClientHello without ALPN";
+        return -1;
+    }
+    if (gate_replayed('T', h.random, 32)) {
+        *why = "replayed TLS ClientHello (random seen before)";
+        return -1;
+    }
+    return 1;
+}
+
+/* Not ours: to the fallback, or quietly to the door. eof: it already ended. */
+static void gate_refuse(struct ssh *c, const char *why, int eof)
+{
+    if (sv.fallback.n && ev.nsp < ALK_SPLICE_MAX) {
+        LOG(L_DEBUG, c->id, "%s: %s: spliced to --fallback", c->peer, why);
+        sp_new(c->fd, &c->in, eof, &sv.fallback, c->id, c->peer);
+        sv.spliced++;
+        c->fd = -1;
+        c->dead = 1;
+        return;
+    }
+    uint32_t ms = GATE_DROP_MS + rnd_below(GATE_DROP_JITTER_MS);
+    LOG(L_DEBUG, c->id, "%s: %s: closing in %lu ms without a word%s", c->peer, why,
+        (unsigned long)ms, sv.fallback.n ? " (too many fallback splices)" : "");
+    sv.dropped++;
+    buf_free(&c->in);
+    c->gate_drop = eof ? GATE_DONE : GATE_DROP;
+    c->gate_until = ev.now + ms;
+}
+
+/* Ours: on to the SSH (or TLS) handshake with what was read. */
+static void gate_pass(struct ssh *c)
+{
+    c->ph = TP_1_VERSION;
+    sv.conns++;
+    LOG(L_INFO, c->id, "connection from %s%s", c->peer, c->gate_tls ? " (TLS)" : "");
+    if (c->gate_tls) {
+        c->tls = tls_new_server(&c->in);
+        if (tp_tls(c) < 0) tp_fail(c, c->err, "%s", c->why);
+    } else {
+        tp_input(c);
+    }
+}
+
+static void sv_gate_read(struct ssh *c)
+{
+    if (c->gate_drop) {
+        uint8_t junk[4096];
+        ssize_t n = read(c->fd, junk, sizeof junk);
+        if (n == 0) c->gate_drop = GATE_DONE; /* keep quiet until gate_until all the same */
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) c->dead = 1;
+        return;
+    }
+    size_t cap = c->gate_tls ? TLS_HELLO_MAX : GATE_PLAIN_MAX;
+    buf_reserve(&c->in, cap - c->in.len, cap);
+    ssize_t n = read(c->fd, buf_tail(&c->in), cap - c->in.len);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n < 0) { /* reset: nobody left to hide from */
+        LOG(L_DEBUG, c->id, "%s: %s before saying who it is", c->peer, strerror(errno));
+        c->dead = 1;
+        return;
+    }
+    if (n == 0) {
+        gate_refuse(c, c->in.len ? "ended in its first bytes" : "closed without a word", 1);
+        return;
+    }
+    c->in.len += (size_t)n;
+    const char *why = NULL;
+    int r = gate_judge(c, &why);
+    if (r < 0) gate_refuse(c, why, 0);
+    if (r > 0) gate_pass(c);
+}
+
+/* The gate's deadline: a silent or slow visitor, or the end of a drop. */
+static void sv_gate_timer(struct ssh *c)
+{
+    if (c->gate_drop) {
+        c->dead = 1;
+        return;
+    }
+    gate_refuse(c, c->in.len ? "incomplete first bytes" : "silent", 0);
+}
+
+/* A new connection: make room if the unauthenticated ones are at the
+ * limit, then let the gate judge it. */
+static void sv_accept(int fd, const struct sockaddr *peer, int tls)
 {
     char name[64];
     net_addr_str(peer, name, sizeof name);
@@ -9010,7 +10692,11 @@ static void sv_accept(int fd, const struct sockaddr *peer)
         struct ssh *o = ev.ssh[i];
         if (o->dead || o->authed || o->ph == TP_5_CLOSING) continue;
         pending++;
-        if (o->ph == TP_1_VERSION && (!oldest || o->t_start < oldest->t_start)) oldest = o;
+        /* the first to go: a visitor being dropped, then the oldest that has not spoken */
+        if (o->ph <= TP_1_VERSION &&
+            (!oldest || (o->gate_drop && !oldest->gate_drop) ||
+             (!o->gate_drop == !oldest->gate_drop && o->t_start < oldest->t_start)))
+            oldest = o;
     }
     if (pending >= cfg.max_startups) {
         if (!oldest) {
@@ -9021,24 +10707,30 @@ static void sv_accept(int fd, const struct sockaddr *peer)
             close(fd);
             return;
         }
-        tp_fail(oldest, -E_LIMIT, "--max-startups reached: dropped to make room for %s", name);
+        if (oldest->gate_drop)
+            oldest->dead = 1;
+        else
+            tp_fail(oldest, -E_LIMIT, "--max-startups reached: dropped to make room for %s", name);
     }
     net_nonblock(fd);
     net_nodelay(fd);
     struct ssh *c = tp_new(fd, 1, name);
+    c->gate_tls = tls ? 1 : 0;
+    c->gate_until = ev.now + GATE_SILENT_MS + rnd_below(GATE_JITTER_MS);
     c->hk = &sv.hk;
+    c->ver = cfg.banner ? cfg.banner : ALK_ID_STRING;
     c->ciphers = cfg.ciphers;
     c->grace_ms = (int64_t)cfg.login_grace * 1000;
     c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
     c->max_channels = cfg.max_channels;
     ev_add_conn(c);
-    sv.conns++;
-    LOG(L_INFO, c->id, "connection from %s", name);
+    LOG(L_DEBUG, c->id, "%s: new %s visitor", name, tls ? "TLS" : "plain");
 }
 
 static void sv_conn_lost(struct ssh *c)
 {
     const char *u = c->auth_user ? c->auth_user : "";
+    if (c->ph == TP_0_GATE) return; /* a visitor the gate turned away: logged there (-v) */
     LOG(L_INFO, c->id, "%s%s%s closed after %lld s: %s; %llu bytes in, %llu out", c->peer,
         u[0] ? " user " : "", log_esc(u, strlen(u)), (long long)(ev.now - c->t_start) / 1000,
         c->err ? c->why : "ended", (unsigned long long)c->rx_total,
@@ -9090,9 +10782,12 @@ static void sv_on_signal(int sig)
         for (size_t i = 0; i < ev.nssh; i++)
             authed += ev.ssh[i]->authed;
         LOG(L_INFO, 0,
-            "status: %zu connections (%zu authenticated), %zu streams open; since start %llu "
-            "connections, %llu streams",
-            ev.nssh, authed, ev.nch, (unsigned long long)sv.conns, (unsigned long long)sv.streams);
+            "status: %zu connections (%zu authenticated), %zu streams open, %zu fallback splices; "
+            "since start %llu connections, %llu streams, %llu visitors spliced to --fallback, "
+            "%llu turned away",
+            ev.nssh, authed, ev.nch, ev.nsp, (unsigned long long)sv.conns,
+            (unsigned long long)sv.streams, (unsigned long long)sv.spliced,
+            (unsigned long long)sv.dropped);
         ch_dump();
     } else if ((sig == SIGTERM || sig == SIGINT) && !sv.stopping) {
         LOG(L_INFO, 0, "signal %d: closing %zu connections and exiting", sig, ev.nssh);
@@ -9112,6 +10807,63 @@ static void sv_service(void)
         ev.quit = 1;
     else
         ev_deadline(sv.stop_by);
+}
+
+/* The TLS certificate, --fallback and --outbound: what start-up must
+ * settle before the first visitor. 0, or an exit code. */
+static int sv_tls_setup(void)
+{
+    char err[PATH_MAX + 256];
+    if (cfg.alpn) tlsc.alpn = cfg.alpn;
+    if (cfg.ntlst) {
+        if (cfg.tls_cert) {
+            if (tls_load_server(cfg.tls_cert, cfg.tls_key, err, sizeof err) != 0) {
+                say("%s", err);
+                return ALK_EXIT_CONFIG;
+            }
+            uint8_t h[32];
+            char b64[48];
+            if (x509_spki_sha256(tlsc.chain[0].data, tlsc.chain[0].data_len, h) == 0) {
+                b64_enc(b64, h, 32, 1);
+                LOG(L_INFO, 0, "TLS certificate %s, key SHA256:%s (for --tls-pin)", cfg.tls_cert,
+                    b64);
+            }
+        } else {
+            char host[256] = "localhost";
+            gethostname(host, sizeof host - 1);
+            host[sizeof host - 1] = 0;
+            host[strcspn(host, ".")] = 0; /* a short name says less */
+            if (tls_make_server(host[0] ? host : "localhost", err, sizeof err) != 0) {
+                say("%s", err);
+                return ALK_EXIT_FAIL;
+            }
+        }
+    }
+    if (cfg.fallback) {
+        char host[256];
+        unsigned port;
+        net_split(cfg.fallback, host, sizeof host, &port, NULL, 0);
+        if (net_resolve(host, port, &sv.fallback, err, sizeof err) != 0) {
+            say("--fallback %s: %s", cfg.fallback, err);
+            return ALK_EXIT_CONFIG;
+        }
+        LOG(L_INFO, 0, "visitors that are not SSH clients go to %s", cfg.fallback);
+    }
+    if (cfg.outbound) {
+        const char *bad;
+        if (px_parse(cfg.outbound, &sv.outbound, &bad) != 0) {
+            say("--outbound: %s", bad);
+            return ALK_EXIT_USAGE;
+        }
+        if (net_resolve(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err,
+                        sizeof err) != 0) {
+            say("--outbound %s: %s", sv.outbound.shown, err);
+            return ALK_EXIT_CONFIG;
+        }
+        dst_outbound = &sv.outbound;
+        LOG(L_INFO, 0, "destinations are reached through %s", sv.outbound.shown);
+    }
+    return 0;
 }
 
 /* Loads the host key, creating it (0600) on first start. */
@@ -9155,6 +10907,8 @@ static int sv_run(void)
         }
     }
     rs_load_conf();
+    int rc = sv_tls_setup();
+    if (rc) return rc;
     if (ev_init() != 0) {
         say("cannot create a pipe: %s", strerror(errno));
         return ALK_EXIT_FAIL;
@@ -9165,22 +10919,24 @@ static int sv_run(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
-    if (!cfg.nlst) {
+    if (!cfg.nlst && !cfg.ntlst) {
         cfg.lst = xcalloc(1, sizeof *cfg.lst);
         cfg.lst[0].lhost = xstrdup("0.0.0.0");
         cfg.lst[0].lport = 2222;
         cfg.nlst = 1;
     }
-    for (size_t i = 0; i < cfg.nlst; i++) {
+    for (size_t i = 0; i < cfg.nlst + cfg.ntlst; i++) {
         char err[300];
-        int fd = net_listen(cfg.lst[i].lhost, cfg.lst[i].lport, err, sizeof err);
+        int tls = i >= cfg.nlst;
+        const struct fwd *f = tls ? &cfg.tlst[i - cfg.nlst] : &cfg.lst[i];
+        int fd = net_listen(f->lhost, f->lport, err, sizeof err);
         if (fd < 0) {
             say("%s", err);
             return ALK_EXIT_FORWARD;
         }
-        struct lsn *l = lsn_new(fd, LK_SSH);
-        snprintf(l->name, sizeof l->name, "%s:%u", cfg.lst[i].lhost, net_local_port(fd));
-        LOG(L_INFO, 0, "listening on %s", l->name);
+        struct lsn *l = lsn_new(fd, tls ? LK_TLS : LK_SSH);
+        snprintf(l->name, sizeof l->name, "%s:%u", f->lhost, net_local_port(fd));
+        LOG(L_INFO, 0, "listening on %s%s", l->name, tls ? " (TLS)" : "");
     }
     LOG(L_INFO, 0, "alknet %s: %zu authorized keys, %zu destination rules before the default "
         "policy", ALK_VERSION, sv.keys->a.n, sv.pol.n);
@@ -9192,6 +10948,8 @@ static int sv_run(void)
     sv_set_release(sv.keys);
     pol_free(&sv.pol);
     WIPE(sv.hk);
+    tls_cfg_free();
+    WIPE(sv.outbound);
     return ALK_EXIT_OK;
 }
 
