@@ -46,7 +46,7 @@ $(STAMP):
 alknet: $(SRC) $(BR_LIB) $(STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
 
-UNITS = unit unit_policy unit_dns unit_tls
+UNITS = unit unit_policy unit_dns unit_tls unit_proxy
 $(UNITS:%=$(B)/%): $(B)/%: tests/%.c tests/unit.h $(SRC) $(BR_LIB) $(STAMP)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ $< $(LDFLAGS) $(BR_LIBS)
@@ -78,7 +78,7 @@ check-asan: $(B)/asan/alknet $(UNITS:%=$(B)/asan/%) $(B)/blast
 
 # Fuzzing (tests/fuzz/): libFuzzer targets built from alknet.c with
 # -DALKNET_FUZZ; seeds in tests/fuzz/corpus/NAME/, new inputs in build/fuzz/work/.
-FUZZ_TARGETS = server client socks dns keys config tls
+FUZZ_TARGETS = server client socks dns keys config tls proxy
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
 FUZZCC ?= clang
@@ -97,9 +97,12 @@ fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(B)/fuzz/work/$$t; \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-	  $(B)/fuzz/fuzz_$$t $(B)/fuzz/work/$$t tests/fuzz/corpus/$$t -max_total_time=$(FUZZ_SECONDS) \
-	    -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/ \
-	    2>&1 | grep -E "^#|^stat::|ERROR|SUMMARY|Test unit written" | tail -12 || exit 1; \
+	  ( cd $(B)/fuzz && ./fuzz_$$t work/$$t $(CURDIR)/tests/fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) \
+	    -print_final_stats=1 -artifact_prefix=./ > run-$$t.log 2>&1 ); st=$$?; \
+	  grep -hE "^#|^stat::|ERROR|SUMMARY|Test unit written" $(B)/fuzz/run-$$t.log \
+	    $(B)/fuzz/fuzz-*.log 2>/dev/null | tail -12; rm -f $(B)/fuzz/fuzz-*.log; \
+	  [ $$st -eq 0 ] || { echo "fuzz_$$t: FAILED ($(B)/fuzz/run-$$t.log)"; exit 1; }; \
 	done
 fuzz-replay: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
@@ -109,7 +112,7 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 	    || { tail -30 $(B)/fuzz/replay-$$t.log; echo "fuzz_$$t: FAILED"; exit 1; }; \
 	done
 fuzz-corpus: $(FUZZ_TARGETS:%=$(B)/fuzz/seeds_%)
-	$(PYTHON) tests/fuzz/make_corpus.py $(B)/fuzz
+	$(PYTHON) tests/fuzz/make_corpus.py $(B)/fuzz $(FUZZ_TARGETS)
 # adds what the fuzzers found (build/fuzz/work) to the committed corpus, minimized
 fuzz-merge: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \

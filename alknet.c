@@ -1954,10 +1954,10 @@ static void sha256(uint8_t out[32], const void *p, size_t n)
  * plus three times the name (at most 64 characters), built in an
  * X509_CERT_MAX (1 KiB) stack buffer.
  */
-#define TLS_HELLO_MAX 16384 /* we read at most this much before deciding */
-#define TLS_REC_MAX 16384   /* RFC 8446 5.1, RFC 5246 6.2.1: fragment length <= 2^14 */
-#define TLS_ALPN_MAX 8      /* ALPN names kept from one ClientHello */
-#define TLS_CT_HANDSHAKE 22 /* RFC 5246 6.2.1 ContentType handshake */
+#define TLS_HELLO_MAX 16384   /* we read at most this much before deciding */
+#define TLS_REC_MAX 16384     /* RFC 8446 5.1, RFC 5246 6.2.1: fragment length <= 2^14 */
+#define TLS_ALPN_MAX 8        /* ALPN names kept from one ClientHello */
+#define TLS_CT_HANDSHAKE 22   /* RFC 5246 6.2.1 ContentType handshake */
 #define TLS_HT_CLIENT_HELLO 1 /* RFC 5246 7.4 HandshakeType client_hello */
 #define TLS_EXT_SERVER_NAME 0 /* RFC 6066 3 */
 #define TLS_EXT_ALPN 16       /* RFC 7301 3.1 */
@@ -1972,7 +1972,7 @@ struct tls_hello {
     unsigned nalpn;        /* ALPN names stored in alpn[], in the client's order */
     unsigned alpn_skipped; /* names offered but not stored: past TLS_ALPN_MAX, or with a NUL */
     char alpn[TLS_ALPN_MAX][256];
-    uint8_t random[32];    /* ClientHello.random: never repeats, so a repeat is a replay */
+    uint8_t random[32]; /* ClientHello.random: never repeats, so a repeat is a replay */
 };
 
 /* A big-endian u16 through the bounded reader (0 once it has failed). */
@@ -2201,10 +2201,10 @@ static void der_prim(struct wr *w, uint8_t tag, const void *p, size_t n)
 static const uint8_t x509_oid_ecdsa_sha256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
 static const uint8_t x509_oid_ec_pubkey[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
 static const uint8_t x509_oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-static const uint8_t x509_oid_cn[] = {0x55, 0x04, 0x03};          /* 2.5.4.3 */
-static const uint8_t x509_oid_key_usage[] = {0x55, 0x1d, 0x0f};   /* 2.5.29.15 */
-static const uint8_t x509_oid_san[] = {0x55, 0x1d, 0x11};         /* 2.5.29.17 */
-static const uint8_t x509_oid_basic_cons[] = {0x55, 0x1d, 0x13};  /* 2.5.29.19 */
+static const uint8_t x509_oid_cn[] = {0x55, 0x04, 0x03};         /* 2.5.4.3 */
+static const uint8_t x509_oid_key_usage[] = {0x55, 0x1d, 0x0f};  /* 2.5.29.15 */
+static const uint8_t x509_oid_san[] = {0x55, 0x1d, 0x11};        /* 2.5.29.17 */
+static const uint8_t x509_oid_basic_cons[] = {0x55, 0x1d, 0x13}; /* 2.5.29.19 */
 
 /* RFC 5758 3.2: AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2),
  * parameters absent. Used for the TBS signature field and the outer one. */
@@ -2323,7 +2323,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
                                          const br_ec_public_key *pk, const char *cn, time_t now)
 {
     static const uint8_t v3[] = {0xa0, 0x03, 0x02, 0x01, 0x02}; /* [0] INTEGER 2 */
-    static const uint8_t ku_dsig[] = {0x03, 0x02, 0x07, 0x80};   /* BIT STRING, bit 0 */
+    static const uint8_t ku_dsig[] = {0x03, 0x02, 0x07, 0x80};  /* BIT STRING, bit 0 */
     const br_ec_impl *ec = br_ec_get_default();
     uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE], serial[16], h[32], sig[160]; /* not secret */
     uint8_t buf[X509_CERT_MAX]; /* der_open() needs slack: build here, then copy */
@@ -2333,13 +2333,11 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
     if (cnlen == 0 || now < 0 || sk->curve != BR_EC_secp256r1 || pk->curve != BR_EC_secp256r1 ||
         pk->qlen != 65 || pk->q[0] != 0x04)
         return 0;
-    if (br_ec_compute_pub(ec, NULL, q, sk) != pk->qlen || memcmp(q, pk->q, pk->qlen) != 0)
-        return 0;
+    if (br_ec_compute_pub(ec, NULL, q, sk) != pk->qlen || memcmp(q, pk->q, pk->qlen) != 0) return 0;
     time_t before = now - 86400; /* now >= 0: no overflow */
     if (!gmtime_r(&before, &nb) || !gmtime_r(&now, &na)) return 0;
     na.tm_year += 10;
-    if (na.tm_mon == 1 && na.tm_mday == 29 && !x509_leap((long)na.tm_year + 1900))
-        na.tm_mday = 28;
+    if (na.tm_mon == 1 && na.tm_mday == 29 && !x509_leap((long)na.tm_year + 1900)) na.tm_mday = 28;
     rnd_bytes(serial, sizeof serial);
     serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes, minimal */
 
@@ -2470,7 +2468,7 @@ static ALK_UNUSED int x509_spki_sha256(const uint8_t *der, size_t n, uint8_t out
     if (!rd_end(&c)) return -1;
     struct rd t = rd_init(tbs.p, tbs.n);
     if (der_peek(&t) == 0xa0) der_get(&t, 0xa0, NULL); /* version */
-    der_get(&t, 0x02, NULL);                            /* serialNumber */
+    der_get(&t, 0x02, NULL);                           /* serialNumber */
     for (int i = 0; i < 4; i++)
         der_get(&t, 0x30, NULL); /* signature, issuer, validity, subject */
     struct str whole = {NULL, 0};
@@ -2639,8 +2637,8 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
  * Parses the text of an OpenSSH private key file (n bytes, NUL after
  * them); `path` only names the file in messages. 0, or -1 with err set.
  */
-static int key_parse_private(const char *text, size_t n, const char *path, struct key *k,
-                             char *err, size_t errcap)
+static int key_parse_private(const char *text, size_t n, const char *path, struct key *k, char *err,
+                             size_t errcap)
 {
     memset(k, 0, sizeof *k);
     int rc = -1;
@@ -3120,10 +3118,13 @@ static void net_addr_str(const struct sockaddr *sa, char *out, size_t cap)
 
 static int net_port(const char *s, unsigned *port)
 {
-    char *end;
-    if (!*s) return -1;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end || v > 65535 || s[0] == '-' || s[0] == '+') return -1;
+    unsigned long v = 0;
+    if (!*s || strlen(s) > 5) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    if (v > 65535) return -1;
     *port = (unsigned)v;
     return 0;
 }
@@ -3160,6 +3161,12 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
     return net_port(colon + 1, port);
 }
 
+/* "host:port", or "[host]:port" for an IPv6 address. */
+static void net_hostport(char *out, size_t cap, const char *host, unsigned port)
+{
+    snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 /* A non-blocking listening socket on host:port (port 0: any free port). */
 static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
 {
@@ -3177,6 +3184,9 @@ static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
     }
     int fd = socket(res->ai_family, SOCK_STREAM, 0), one = 1;
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* [::] means IPv6 only, so that 0.0.0.0 on the same port can be a listener too */
+    if (fd >= 0 && res->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0 ||
         net_nonblock(fd) != 0) {
         snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
@@ -3222,8 +3232,8 @@ static int net_resolve(const char *host, unsigned port, struct net_addrs *out, c
 /* Starts a non-blocking connect(); the socket, or -1 with errno set. */
 static int net_connect(const struct sockaddr_storage *ss)
 {
-    socklen_t sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                             : sizeof(struct sockaddr_in);
+    socklen_t sl =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     int fd = socket(ss->ss_family, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     net_nonblock(fd);
@@ -3269,11 +3279,11 @@ static struct {
     size_t nch, capch;
     struct lsn **lsn;
     size_t nlsn;
-    struct ssh **ssh;   /* connections (the client has one) */
+    struct ssh **ssh; /* connections (the client has one) */
     size_t nssh, capssh;
     struct splice **sp; /* visitors joined to --fallback (SECTION 18) */
     size_t nsp, capsp;
-    int sig[2];         /* self-pipe: signal number bytes */
+    int sig[2]; /* self-pipe: signal number bytes */
     int quit;
     int64_t now;
 } ev = {.sig = {-1, -1}};
@@ -4998,17 +5008,17 @@ static ALK_UNUSED int dns_server_parse(const char *s, struct sockaddr_storage *o
 #define TLS_DER_MAX 8192 /* the server certificate kept for the pin */
 
 static struct {
-    const char *alpn;            /* "alknet-ssh" unless --alpn says otherwise */
-    uint8_t pin[32];             /* client: --tls-pin */
+    const char *alpn; /* "alknet-ssh" unless --alpn says otherwise */
+    uint8_t pin[32];  /* client: --tls-pin */
     int have_pin;
-    br_x509_trust_anchor *ta;    /* client: --tls-ca */
+    br_x509_trust_anchor *ta; /* client: --tls-ca */
     size_t nta;
-    br_x509_certificate *chain;  /* server: what we present */
+    br_x509_certificate *chain; /* server: what we present */
     size_t nchain;
-    int key_type;                /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    int key_type; /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
     br_rsa_private_key rsa;
     br_ec_private_key ec;
-    uint8_t *keymem;             /* the private key's bytes, wiped at exit */
+    uint8_t *keymem; /* the private key's bytes, wiped at exit */
     size_t keylen;
 } tlsc = {.alpn = "alknet-ssh"};
 
@@ -5020,9 +5030,9 @@ struct tls_x509 {
     unsigned n;                     /* certificates seen in this chain */
     br_x509_decoder_context dec;    /* of the first (end-entity) one */
     int have_key, pin_failed;
-    br_x509_pkey pkey;              /* its key, copied out of dec */
+    br_x509_pkey pkey; /* its key, copied out of dec */
     uint8_t kbuf[600];
-    uint8_t der[TLS_DER_MAX];       /* its DER, for the pin */
+    uint8_t der[TLS_DER_MAX]; /* its DER, for the pin */
     size_t der_len;
     int der_big;
 };
@@ -5046,8 +5056,10 @@ static void tx_append(const br_x509_class **ctx, const unsigned char *buf, size_
     struct tls_x509 *x = tx_of(ctx);
     if (x->n == 1) {
         br_x509_decoder_push(&x->dec, buf, len);
-        if (len > sizeof x->der - x->der_len) x->der_big = 1;
-        else memcpy(x->der + x->der_len, buf, len), x->der_len += len;
+        if (len > sizeof x->der - x->der_len)
+            x->der_big = 1;
+        else
+            memcpy(x->der + x->der_len, buf, len), x->der_len += len;
     }
     if (x->inner) x->inner->vtable->append(&x->inner->vtable, buf, len);
 }
@@ -5056,7 +5068,8 @@ static void tx_end_cert(const br_x509_class **ctx)
     struct tls_x509 *x = tx_of(ctx);
     if (x->n == 1) {
         const br_x509_pkey *pk = br_x509_decoder_get_pkey(&x->dec);
-        if (pk && pk->key_type == BR_KEYTYPE_RSA && pk->key.rsa.nlen + pk->key.rsa.elen <= sizeof x->kbuf) {
+        if (pk && pk->key_type == BR_KEYTYPE_RSA &&
+            pk->key.rsa.nlen + pk->key.rsa.elen <= sizeof x->kbuf) {
             x->pkey = *pk;
             memcpy(x->kbuf, pk->key.rsa.n, pk->key.rsa.nlen);
             memcpy(x->kbuf + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
@@ -5090,12 +5103,18 @@ static unsigned tx_end_chain(const br_x509_class **ctx)
 static const br_x509_pkey *tx_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 {
     struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
-    if (x->inner) return x->inner->vtable->get_pkey((const br_x509_class *const *)&x->inner->vtable, usages);
+    if (x->inner)
+        return x->inner->vtable->get_pkey((const br_x509_class *const *)&x->inner->vtable, usages);
     if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
     return x->have_key ? &x->pkey : NULL;
 }
-static const br_x509_class tx_vtable = {sizeof(struct tls_x509), tx_start_chain, tx_start_cert,
-                                        tx_append, tx_end_cert, tx_end_chain, tx_get_pkey};
+static const br_x509_class tx_vtable = {sizeof(struct tls_x509),
+                                        tx_start_chain,
+                                        tx_start_cert,
+                                        tx_append,
+                                        tx_end_cert,
+                                        tx_end_chain,
+                                        tx_get_pkey};
 
 /* PEM (RFC 7468) through BearSSL's decoder: every object of a file. */
 struct pem_obj {
@@ -5108,11 +5127,14 @@ static void pem_sink(void *ctx, const void *p, size_t n)
     struct buf *b = ctx;
     buf_append(b, p, n);
 }
-/* Reads up to max objects; returns the count, or -1 (bad PEM). */
-static int pem_read(const char *text, size_t n, struct pem_obj *objs, int max)
+/* Every object of a PEM file, in *out (to free with pem_free); returns
+ * the count, or -1 (bad PEM, or more than PEM_MAX objects). */
+#define PEM_MAX 4096 /* a system CA bundle has a few hundred */
+static int pem_read(const char *text, size_t n, struct pem_obj **out)
 {
     br_pem_decoder_context pc;
     struct buf cur = {0};
+    struct pem_obj *objs = NULL;
     int k = 0, in_obj = 0;
     br_pem_decoder_init(&pc);
     while (n > 0) {
@@ -5120,7 +5142,8 @@ static int pem_read(const char *text, size_t n, struct pem_obj *objs, int max)
         text += used, n -= used;
         switch (br_pem_decoder_event(&pc)) {
         case BR_PEM_BEGIN_OBJ:
-            if (k == max) goto bad;
+            if (k == PEM_MAX) goto bad;
+            if ((k & (k - 1)) == 0) objs = xrealloc(objs, (size_t)(k ? 2 * k : 1) * sizeof *objs);
             snprintf(objs[k].name, sizeof objs[k].name, "%s", br_pem_decoder_name(&pc));
             buf_free(&cur);
             br_pem_decoder_setdest(&pc, pem_sink, &cur);
@@ -5141,42 +5164,54 @@ static int pem_read(const char *text, size_t n, struct pem_obj *objs, int max)
         }
     }
     buf_free(&cur);
-    return in_obj ? -1 : k;
+    if (in_obj) goto bad;
+    *out = objs;
+    return k;
 bad:
     buf_free(&cur);
-    while (k > 0) k--, free(objs[k].der);
+    while (k > 0)
+        k--, free(objs[k].der);
+    free(objs);
+    *out = NULL;
     return -1;
+}
+
+/* Frees what pem_read returned, wiping it (keys are among them). */
+static void pem_free(struct pem_obj *o, int k)
+{
+    for (int i = 0; i < k; i++) {
+        wipe(o[i].der, o[i].len);
+        free(o[i].der);
+    }
+    free(o);
 }
 
 /* --tls-cert (a chain, end entity first) and --tls-key (RSA or EC, in
  * PKCS#1, SEC 1 or PKCS#8 form). 0, or -1 with err set. */
 static int tls_load_server(const char *cert, const char *key, char *err, size_t cap)
 {
-    struct pem_obj o[16];
+    struct pem_obj *o;
     size_t n;
     char *text = file_read(cert, 1u << 20, &n, err, cap);
     if (!text) return -1;
-    int k = pem_read(text, n, o, 16);
+    int k = pem_read(text, n, &o);
     free(text);
-    if (k <= 0) {
-        strfmt(err, cap, "%s: no certificate in it (PEM, \"BEGIN CERTIFICATE\")", cert);
-        return -1;
-    }
-    tlsc.chain = xcalloc((size_t)k, sizeof *tlsc.chain);
+    if (k > 0) tlsc.chain = xcalloc((size_t)k, sizeof *tlsc.chain);
     for (int i = 0; i < k; i++)
-        if (strcmp(o[i].name, "CERTIFICATE") == 0) {
+        if (strcmp(o[i].name, "CERTIFICATE") == 0) { /* the chain takes the bytes over */
             tlsc.chain[tlsc.nchain].data = o[i].der;
             tlsc.chain[tlsc.nchain++].data_len = o[i].len;
-        } else {
-            free(o[i].der);
+            o[i].der = NULL, o[i].len = 0;
         }
+    if (k > 0) pem_free(o, k);
     if (!tlsc.nchain) {
-        strfmt(err, cap, "%s: no certificate in it (PEM, \"BEGIN CERTIFICATE\")", cert);
+        strfmt(err, cap, "%s: %s", cert,
+               k < 0 ? "not a PEM file" : "no certificate in it (PEM, BEGIN CERTIFICATE)");
         return -1;
     }
     text = file_read(key, 1u << 20, &n, err, cap);
     if (!text) return -1;
-    k = pem_read(text, n, o, 16);
+    k = pem_read(text, n, &o);
     wipe(text, n);
     free(text);
     int rc = -1;
@@ -5210,11 +5245,12 @@ static int tls_load_server(const char *cert, const char *key, char *err, size_t 
         }
         WIPE(kd);
     }
-    for (int i = 0; i < k; i++) {
-        wipe(o[i].der, o[i].len);
-        free(o[i].der);
-    }
-    if (rc < 0) strfmt(err, cap, "%s: no RSA or EC private key in it (PEM)", key);
+    if (k > 0) pem_free(o, k);
+    if (rc < 0)
+        strfmt(err, cap,
+               "%s: no RSA or EC private key in it (PEM: PRIVATE KEY, RSA PRIVATE KEY "
+               "or EC PRIVATE KEY, unencrypted)",
+               key);
     return rc;
 }
 
@@ -5251,14 +5287,14 @@ static int tls_make_server(const char *cn, char *err, size_t cap)
 static void tls_dn_sink(void *ctx, const void *p, size_t n) { buf_append(ctx, p, n); }
 static int tls_load_ca(const char *path, char *err, size_t cap)
 {
-    struct pem_obj o[64];
+    struct pem_obj *o;
     size_t n;
-    char *text = file_read(path, 1u << 20, &n, err, cap);
+    char *text = file_read(path, 8u << 20, &n, err, cap);
     if (!text) return -1;
-    int k = pem_read(text, n, o, 64);
+    int k = pem_read(text, n, &o);
     free(text);
     if (k <= 0) {
-        strfmt(err, cap, "%s: no certificate in it (PEM)", path);
+        strfmt(err, cap, "%s: %s", path, k < 0 ? "not a PEM file" : "no certificate in it (PEM)");
         return -1;
     }
     tlsc.ta = xcalloc((size_t)k, sizeof *tlsc.ta);
@@ -5287,8 +5323,8 @@ static int tls_load_ca(const char *path, char *err, size_t cap)
             }
         }
         buf_free(&dn);
-        free(o[i].der);
     }
+    pem_free(o, k);
     if (!tlsc.nta) {
         strfmt(err, cap, "%s: no usable CA certificate in it", path);
         return -1;
@@ -5304,11 +5340,13 @@ static void tls_cfg_free(void)
     for (size_t i = 0; i < tlsc.nta; i++) {
         free(tlsc.ta[i].dn.data);
         free(tlsc.ta[i].pkey.key_type == BR_KEYTYPE_RSA ? tlsc.ta[i].pkey.key.rsa.n
-                                                         : tlsc.ta[i].pkey.key.ec.q);
+                                                        : tlsc.ta[i].pkey.key.ec.q);
     }
     free(tlsc.ta);
-    if (tlsc.keymem && tlsc.keylen) wipe(tlsc.keymem, tlsc.keylen), free(tlsc.keymem);
-    else if (tlsc.keymem) wipe(tlsc.keymem, BR_EC_KBUF_PRIV_MAX_SIZE);
+    if (tlsc.keymem && tlsc.keylen)
+        wipe(tlsc.keymem, tlsc.keylen), free(tlsc.keymem);
+    else if (tlsc.keymem)
+        wipe(tlsc.keymem, BR_EC_KBUF_PRIV_MAX_SIZE);
     const char *alpn = tlsc.alpn;
     memset(&tlsc, 0, sizeof tlsc);
     tlsc.alpn = alpn;
@@ -5324,9 +5362,9 @@ struct tls {
     br_ssl_engine_context *eng;
     struct tls_x509 x;
     br_x509_minimal_context xm;
-    struct buf pre;    /* server: the ClientHello already read, fed to the engine first */
+    struct buf pre; /* server: the ClientHello already read, fed to the engine first */
     unsigned client : 1, up : 1, eof : 1, alpn_failed : 1;
-    int io_err;        /* errno of a failed read or write */
+    int io_err; /* errno of a failed read or write */
     uint8_t iobuf[BR_SSL_BUFSIZE_BIDI];
 };
 
@@ -5399,15 +5437,17 @@ static int tls_why(const struct tls *t, const char *peer, char *why, size_t cap)
         return 1;
     }
     if (t->alpn_failed) {
-        strfmt(why, cap, "%s did not agree to TLS ALPN \"%s\": not an alknet --tls-listen port, or "
-               "one with another --alpn", peer, tlsc.alpn);
+        strfmt(why, cap,
+               "%s did not agree to TLS ALPN \"%s\": not an alknet --tls-listen port, or "
+               "one with another --alpn",
+               peer, tlsc.alpn);
         return 0;
     }
     if (e >= BR_ERR_X509_OK && e < BR_ERR_RECV_FATAL_ALERT && t->client) {
         const char *what = e == BR_ERR_X509_EXPIRED ? "expired or not yet valid (check the clock)"
                            : e == BR_ERR_X509_BAD_SERVER_NAME ? "issued for another name (--sni)"
-                           : e == BR_ERR_X509_NOT_TRUSTED ? "not signed by a CA in --tls-ca"
-                                                           : "not valid";
+                           : e == BR_ERR_X509_NOT_TRUSTED     ? "not signed by a CA in --tls-ca"
+                                                              : "not valid";
         strfmt(why, cap, "the TLS certificate of %s is %s (BearSSL X.509 error %d)", peer, what, e);
         return 1;
     }
@@ -5418,11 +5458,13 @@ static int tls_why(const struct tls *t, const char *peer, char *why, size_t cap)
     else if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
         strfmt(why, cap, "%s ended TLS with alert %d%s", peer, e - BR_ERR_RECV_FATAL_ALERT,
                e - BR_ERR_RECV_FATAL_ALERT == 120 ? " (no application protocol: another --alpn?)"
-                                                   : "");
+                                                  : "");
     else if (e >= BR_ERR_SEND_FATAL_ALERT)
-        strfmt(why, cap, "TLS with %s failed (we sent alert %d)", peer, e - BR_ERR_SEND_FATAL_ALERT);
+        strfmt(why, cap, "TLS with %s failed (we sent alert %d)", peer,
+               e - BR_ERR_SEND_FATAL_ALERT);
     else if (e == BR_ERR_UNSUPPORTED_VERSION || e == BR_ERR_BAD_VERSION || e == BR_ERR_BAD_LENGTH)
-        strfmt(why, cap, "%s does not speak TLS 1.2 (BearSSL error %d): is it a TLS port?", peer, e);
+        strfmt(why, cap, "%s does not speak TLS 1.2 (BearSSL error %d): is it a TLS port?", peer,
+               e);
     else
         strfmt(why, cap, "TLS with %s failed (BearSSL error %d)", peer, e);
     return 0;
@@ -5433,12 +5475,14 @@ static int tls_why(const struct tls *t, const char *peer, char *why, size_t cap)
  * from the engine into `in` (up to in_max bytes held), plaintext from `out`
  * into the engine, records from the engine to the socket, until nothing
  * moves. Returns the plaintext bytes added to `in`, or -1 once the session
- * is over (closed, failed, or the socket ended): see tls_why.
+ * is over (closed, failed, or the socket ended): see tls_why. Without
+ * may_read the socket is only written to.
  *
  * The client checks, when the handshake is done, that the server chose our
  * ALPN name: anything else is not an alknet server.
  */
-static long tls_pump(struct tls *t, int fd, struct buf *in, struct buf *out, size_t in_max)
+static long tls_pump(struct tls *t, int fd, struct buf *in, struct buf *out, size_t in_max,
+                     int may_read)
 {
     br_ssl_engine_context *e = t->eng;
     long got = 0;
@@ -5484,7 +5528,7 @@ static long tls_pump(struct tls *t, int fd, struct buf *in, struct buf *out, siz
             br_ssl_engine_flush(e, 0);
             moved = 1;
         }
-        if ((st & BR_SSL_RECVREC) && !t->eof) {
+        if ((st & BR_SSL_RECVREC) && !t->eof && may_read) {
             b = br_ssl_engine_recvrec_buf(e, &len);
             if (t->pre.len > 0) { /* the ClientHello the gate read, first */
                 size_t n = MIN(len, t->pre.len);
@@ -5549,12 +5593,13 @@ enum { PX_1_HELLO = 1, PX_2_AUTH, PX_3_REPLY, PX_4_DONE };
 struct px {
     const struct px_cfg *cfg;
     uint8_t st;
-    uint8_t nl;   /* HTTP: 1 after LF, 2 after LF CR, 3 after the empty line that ends it */
-    uint8_t out[1024];
+    uint8_t nl;        /* HTTP: 1 after LF, 2 after LF CR, 3 after the empty line that ends it */
+    uint8_t out[1536]; /* the longest CONNECT request: 255-byte names, credentials */
     size_t outn, outoff;
     uint8_t in[PX_REPLY_MAX];
     size_t inn;
-    unsigned rep;  /* SOCKS5 REP, or the HTTP status, of a refusal */
+    unsigned rep;    /* SOCKS5 REP of a refusal */
+    unsigned status; /* HTTP status of a refusal */
     char host[256];
     unsigned port;
     char why[400];
@@ -5562,7 +5607,7 @@ struct px {
 
 static int px_hex(int c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;
@@ -5587,7 +5632,8 @@ static int px_unescape(char *out, size_t cap, const char *s, size_t n)
 }
 
 /* socks5://[USER[:PASS]@]HOST[:PORT] (also socks5h://), http://... the
- * same; default ports 1080 and 80. 0, or -1 and why. */
+ * same; HOST may be [IPv6]; default ports 1080 and 80; user and password
+ * may carry %XX escapes (RFC 3986 3.2). 0, or -1 and why. */
 static int px_parse(const char *url, struct px_cfg *out, const char **why)
 {
     memset(out, 0, sizeof *out);
@@ -5603,43 +5649,61 @@ static int px_parse(const char *url, struct px_cfg *out, const char **why)
         return -1;
     size_t n = strcspn(rest, "/");
     if (rest[n] && strcmp(rest + n, "/") != 0) return -1; /* no path */
-    const char *at = memchr(rest, '@', n), *hp = rest;
+    const char *at = NULL, *hp = rest;
+    for (const char *q = rest; q < rest + n;
+         q++) /* the host has no '@': the last one ends the user */
+        if (*q == '@') at = q;
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         size_t ul = colon ? (size_t)(colon - rest) : (size_t)(at - rest);
-        if (ul == 0 || px_unescape(out->user, sizeof out->user, rest, ul) != 0) {
-            *why = "bad user name in the proxy URL";
+        if (ul == 0 || px_unescape(out->user, sizeof out->user, rest, ul) != 0 ||
+            (out->kind == PX_HTTP && strchr(out->user, ':'))) { /* RFC 7617 2 */
+            *why = "bad user name in the proxy URL (at most 255 bytes; %XX escapes)";
             return -1;
         }
-        if (colon && px_unescape(out->pass, sizeof out->pass, colon + 1,
-                                 (size_t)(at - colon - 1)) != 0) {
-            *why = "bad password in the proxy URL";
+        if (colon &&
+            px_unescape(out->pass, sizeof out->pass, colon + 1, (size_t)(at - colon - 1)) != 0) {
+            *why = "bad password in the proxy URL (at most 255 bytes; %XX escapes)";
+            return -1;
+        }
+        if (out->kind == PX_SOCKS5 && !out->pass[0]) { /* RFC 1929 2: PLEN 1 to 255 */
+            *why = "a SOCKS5 user needs a password (socks5://USER:PASS@...)";
             return -1;
         }
         hp = at + 1;
     }
-    char hostport[300];
-    size_t hl = (size_t)(rest + n - hp);
-    if (hl == 0 || hl >= sizeof hostport) return -1;
-    memcpy(hostport, hp, hl);
-    hostport[hl] = 0;
-    const char *colon = strrchr(hostport, ':');
-    if (colon && (hostport[0] != '[' || colon > strchr(hostport, ']'))) {
-        if (net_split(hostport, out->host, sizeof out->host, &out->port, NULL, 0) != 0 ||
-            out->port == 0)
-            return -1;
+    const char *end = rest + n, *hs = hp, *he, *port = NULL;
+    if (hp < end && *hp == '[') { /* [IPv6] */
+        const char *rb = memchr(hp, ']', (size_t)(end - hp));
+        if (!rb) return -1;
+        hs = hp + 1, he = rb;
+        if (rb + 1 < end && rb[1] != ':') return -1;
+        if (rb + 1 < end) port = rb + 2;
     } else {
-        size_t l = strlen(hostport);
-        if (hostport[0] == '[' && hostport[l - 1] == ']')
-            snprintf(out->host, sizeof out->host, "%.*s", (int)(l - 2), hostport + 1);
+        he = memchr(hp, ':', (size_t)(end - hp));
+        if (he)
+            port = he + 1;
         else
-            snprintf(out->host, sizeof out->host, "%s", hostport);
+            he = end;
+        if (memchr(hs, '[', (size_t)(he - hs)) || memchr(hs, ']', (size_t)(he - hs)) ||
+            (port && memchr(port, ':', (size_t)(end - port))))
+            return -1; /* an IPv6 address needs its brackets */
     }
-    if (!out->host[0]) return -1;
+    if (he == hs || (size_t)(he - hs) >= sizeof out->host) return -1;
+    for (const char *q = hs; q < he; q++)
+        if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f) return -1;
+    memcpy(out->host, hs, (size_t)(he - hs));
+    if (port) {
+        char ps[8];
+        if ((size_t)(end - port) >= sizeof ps) return -1;
+        memcpy(ps, port, (size_t)(end - port));
+        ps[end - port] = 0;
+        if (net_port(ps, &out->port) != 0 || out->port == 0) return -1;
+    }
     int v6 = strchr(out->host, ':') != NULL;
-    snprintf(out->shown, sizeof out->shown, "%s://%.64s%s%s%s%s:%u",
-             out->kind == PX_SOCKS5 ? "socks5" : "http", out->user, out->user[0] ? "@" : "",
-             v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
+    snprintf(out->shown, sizeof out->shown, "%s://%s%s%s%s%s:%u",
+             out->kind == PX_SOCKS5 ? "socks5" : "http", log_esc(out->user, strlen(out->user)),
+             out->user[0] ? "@" : "", v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
     return 0;
 }
 
@@ -5693,8 +5757,7 @@ static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, u
         return;
     }
     char hp[300], auth[800] = "";
-    snprintf(hp, sizeof hp, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
-             strchr(host, ':') ? "]" : "", port);
+    net_hostport(hp, sizeof hp, host, port);
     if (cfg->user[0]) {
         char up[520];
         int l = snprintf(up, sizeof up, "%s:%s", cfg->user, cfg->pass);
@@ -5704,10 +5767,10 @@ static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, u
         wipe(up, sizeof up);
         wipe(b64, sizeof b64);
     }
-    int n = snprintf((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-                     hp, hp, auth);
+    int n = snprintf((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", hp,
+                     hp, auth);
     wipe(auth, sizeof auth);
-    p->outn = (size_t)n;
+    p->outn = n > 0 && (size_t)n < sizeof p->out ? (size_t)n : 0; /* sized to fit: never 0 */
     p->st = PX_3_REPLY;
 }
 
@@ -5762,10 +5825,14 @@ static size_t px_take(const struct px *p, const uint8_t *b, size_t n)
 
 static const char *px_socks_rep(unsigned rep)
 {
-    static const char *const t[] = {"succeeded", "general SOCKS server failure",
-                                    "connection not allowed by ruleset", "Network unreachable",
-                                    "Host unreachable", "Connection refused",
-                                    "TTL expired (timed out)", "Command not supported",
+    static const char *const t[] = {"succeeded",
+                                    "general SOCKS server failure",
+                                    "connection not allowed by ruleset",
+                                    "Network unreachable",
+                                    "Host unreachable",
+                                    "Connection refused",
+                                    "TTL expired (timed out)",
+                                    "Command not supported",
                                     "Address type not supported"};
     return rep < ARRAY_LEN(t) ? t[rep] : "unknown SOCKS5 reply";
 }
@@ -5799,18 +5866,23 @@ static int px_feed(struct px *p, const uint8_t *b, size_t n)
         snprintf(line, sizeof line, "%.*s", (int)MIN(ll, sizeof line - 1), (const char *)p->in);
         for (char *q = line; *q; q++)
             if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) *q = '?';
+        /* RFC 9112 4: HTTP-version SP 3DIGIT SP [reason] */
+        const uint8_t *m = p->in;
         unsigned st = 0;
-        if (p->inn < 12 || memcmp(p->in, "HTTP/1.", 7) != 0 || p->in[8] != ' ' ||
-            px_hex(p->in[9]) < 0 || px_hex(p->in[9]) > 9 || px_hex(p->in[10]) < 0 ||
-            px_hex(p->in[10]) > 9 || px_hex(p->in[11]) < 0 || px_hex(p->in[11]) > 9)
-            return px_fail(p, "not an HTTP proxy (it answered \"%s\")", line);
-        st = (unsigned)(p->in[9] - '0') * 100 + (unsigned)(p->in[10] - '0') * 10 +
-             (unsigned)(p->in[11] - '0');
+        int ok = p->inn >= 13 &&
+                 (memcmp(m, "HTTP/1.0 ", 9) == 0 || memcmp(m, "HTTP/1.1 ", 9) == 0) &&
+                 (m[12] == ' ' || m[12] == '\r' || m[12] == '\n');
+        for (int i = 9; ok && i < 12; i++) {
+            ok = m[i] >= '0' && m[i] <= '9';
+            st = st * 10 + (unsigned)(m[i] - '0');
+        }
+        if (!ok || st < 100) return px_fail(p, "not an HTTP proxy (it answered \"%s\")", line);
         if (st / 100 != 2) {
-            p->rep = st;
+            p->status = st;
             return px_fail(p, "CONNECT %s:%u refused: %s%s", p->host, p->port, line,
-                           st == 407 ? " (give USER:PASS@ in the proxy URL)"
-                           : st == 403 ? " (not allowed by ruleset)" : "");
+                           st == 407   ? " (give USER:PASS@ in the proxy URL)"
+                           : st == 403 ? " (not allowed by ruleset)"
+                                       : "");
         }
         p->st = PX_4_DONE;
         return 1;
@@ -5841,7 +5913,8 @@ static int px_feed(struct px *p, const uint8_t *b, size_t n)
         }
         return px_fail(p, "accepts none of our authentication methods%s",
                        p->cfg->user[0] ? "" : " (give USER:PASS@ in the proxy URL)");
-    case PX_2_AUTH:
+    case PX_2_AUTH: /* RFC 1929 2: VER 1, STATUS 0 = success */
+        if (m[0] != 1) return px_fail(p, "malformed authentication reply");
         if (m[1] != 0) return px_fail(p, "refused the user name or password");
         px_socks_request(p);
         return 0;
@@ -5964,7 +6037,7 @@ struct key;
 struct ssh {
     int fd;
     struct tls *tls; /* --tls / --tls-listen: the socket carries TLS records */
-    unsigned id; /* connection number in logs */
+    unsigned id;     /* connection number in logs */
     enum tp_phase ph;
     unsigned server : 1, strict : 1, dead : 1, authed : 1;
     int err;       /* first error (-E_*), sticky */
@@ -5982,18 +6055,18 @@ struct ssh {
     size_t prebanner;    /* bytes of lines seen before the peer's version */
     uint8_t hostkey[32]; /* the server's host key, fixed by the first kex */
     const char *ciphers; /* our cipher preference, a name-list */
-    const char *ver;       /* our identification string, without CR LF */
+    const char *ver;     /* our identification string, without CR LF */
     /* server side */
-    const struct key *hk;  /* our host key */
-    unsigned auth_tries;   /* USERAUTH_REQUESTs seen */
-    unsigned svc_ok : 1;   /* "ssh-userauth" was requested */
-    char *auth_user;       /* who logged in (for logs), and with which key */
+    const struct key *hk; /* our host key */
+    unsigned auth_tries;  /* USERAUTH_REQUESTs seen */
+    unsigned svc_ok : 1;  /* "ssh-userauth" was requested */
+    char *auth_user;      /* who logged in (for logs), and with which key */
     char auth_fp[KEY_FP_LEN];
     struct sv_grant *grant; /* what the key may open (SECTION 18) */
     unsigned max_channels;
-    unsigned gate_tls : 1;  /* TP_0_GATE: came in on a --tls-listen port */
-    int64_t gate_until;     /* TP_0_GATE: decide by then; while dropping, close then */
-    uint8_t gate_drop;      /* TP_0_GATE: GATE_JUDGE, or not ours: GATE_DROP, GATE_DONE */
+    unsigned gate_tls : 1; /* TP_0_GATE: came in on a --tls-listen port */
+    int64_t gate_until;    /* TP_0_GATE: decide by then; while dropping, close then */
+    uint8_t gate_drop;     /* TP_0_GATE: GATE_JUDGE, or not ours: GATE_DROP, GATE_DONE */
     /* client side: who we are and whom we expect */
     const char *user;
     const struct key *ident;
@@ -6008,10 +6081,10 @@ struct ssh {
     uint32_t ch_cap, ch_live, ch_hint;
     /* timers */
     int64_t t_start, t_rx, t_kex, t_close;
-    unsigned ka_out; /* keepalives sent and not yet answered */
-    int64_t t_ka;    /* when the last keepalive went out */
+    unsigned ka_out;                /* keepalives sent and not yet answered */
+    int64_t t_ka;                   /* when the last keepalive went out */
     int64_t grace_ms, keepalive_ms; /* time to get authenticated; keepalive interval (0: off) */
-    char peer[64];   /* "addr:port" */
+    char peer[64];                  /* "addr:port" */
     uint64_t rx_total, tx_total;
 };
 
@@ -6169,12 +6242,14 @@ static void tp_input(struct ssh *c);
 /*
  * TLS: one pump of the engine both ways (tls_pump); what arrives goes
  * through tp_input at once, so the engine's buffer never waits for room
- * in c->in. Returns -1 when the session is over (c->err, c->why set).
+ * in c->in. write_only: the socket is not read (the loop's last flush
+ * before poll, when the streams have already decided what they wait for).
+ * Returns -1 when the session is over (c->err, c->why set).
  */
-static int tp_tls(struct ssh *c)
+static int tp_tls(struct ssh *c, int write_only)
 {
     long n;
-    while ((n = tls_pump(c->tls, c->fd, &c->in, &c->out, ALK_IBUF)) > 0)
+    while ((n = tls_pump(c->tls, c->fd, &c->in, &c->out, ALK_IBUF, !write_only)) > 0)
         if (c->ph != TP_5_CLOSING) tp_input(c);
     if (n == 0) return 0;
     if (!c->err) {
@@ -6194,7 +6269,7 @@ static int tp_pending(const struct ssh *c)
 /* Tries to write everything queued. Returns -1 if the socket failed. */
 static int tp_flush(struct ssh *c)
 {
-    if (c->tls) return tp_tls(c);
+    if (c->tls) return tp_tls(c, 0);
     while (c->out.len > 0) {
         ssize_t n = write(c->fd, buf_head(&c->out), c->out.len);
         if (n > 0) {
@@ -6294,8 +6369,14 @@ static int tp_version(struct ssh *c)
  * Frames and opens packets from c->in (RFC 4253 6) and hands each payload
  * to tp_dispatch. Only this function sees partial input.
  */
+static void sv_gate_input(struct ssh *c); /* SECTION 18 */
+
 static void tp_input(struct ssh *c)
 {
+    if (c->ph == TP_0_GATE) { /* a server's visitor: not SSH until the gate says so */
+        sv_gate_input(c);
+        return;
+    }
     while (c->ph != TP_5_CLOSING && !c->err) {
         if (c->ph == TP_1_VERSION) {
             if (tp_version(c) <= 0) return;
@@ -6347,7 +6428,7 @@ static void tp_read(struct ssh *c)
         return;
     }
     if (c->tls) {
-        if (tp_tls(c) < 0) tp_fail(c, c->err, "%s", c->why);
+        if (tp_tls(c, 0) < 0) tp_fail(c, c->err, "%s", c->why);
         return;
     }
     buf_reserve(&c->in, ALK_PKT_MAX + 4 + ALK_TAG, ALK_IBUF);
@@ -6835,8 +6916,8 @@ static int kex_on_newkeys(struct ssh *c)
     if (c->strict) c->rx.seq = 0;
     kx->got_newkeys = 1;
     if (kx->first && c->server) {
-        LOG(L_DEBUG, c->id, "%s: %s, cipher %s", c->peer,
-            log_esc(c->peer_ver, strlen(c->peer_ver)), c->tx.alg->name);
+        LOG(L_DEBUG, c->id, "%s: %s, cipher %s", c->peer, log_esc(c->peer_ver, strlen(c->peer_ver)),
+            c->tx.alg->name);
         c->ph = TP_3_AUTH;
     } else if (kx->first) {
         char fp[KEY_FP_LEN];
@@ -7037,8 +7118,7 @@ static int ua_server(struct ssh *c, const uint8_t *p, size_t n)
              (ed_verify(sg, pk, msg, m.len) == 0 || FUZZ_SIG_OK);
     free(msg);
     if (!ok) {
-        LOG(L_INFO, c->id, "%s: bad signature from key %s for user %s", c->peer, fp,
-            log_str(user));
+        LOG(L_INFO, c->id, "%s: bad signature from key %s for user %s", c->peer, fp, log_str(user));
         ua_failure(c);
         return 0;
     }
@@ -7069,21 +7149,21 @@ enum { RS_OK, RS_NXDOMAIN, RS_NOADDR, RS_FAIL, RS_TIMEOUT };
 
 struct rs {
     char name[DNS_HOST_MAX + 1];
-    int fd;            /* socket to the current server; -1 when not asking */
-    uint16_t id[2];    /* A, AAAA */
-    int st[2];         /* -1 pending, else a DNS_* result */
+    int fd;                        /* socket to the current server; -1 when not asking */
+    uint16_t id[2];                /* A, AAAA */
+    int st[2];                     /* -1 pending, else a DNS_* result */
     unsigned server, tries, asked; /* server to ask next; sends so far; server of fd */
     int64_t resend, deadline;
     int done, result;
-    unsigned n;        /* addresses found */
+    unsigned n; /* addresses found */
     struct dns_addr addr[DNS_MAX_ADDRS];
     struct dns_res r[2];
 };
 
 static struct {
     struct dns_conf conf;
-    int fixed;          /* --dns given: resolv.conf is not read */
-    char *hosts;        /* /etc/hosts text, re-read when it changes */
+    int fixed;   /* --dns given: resolv.conf is not read */
+    char *hosts; /* /etc/hosts text, re-read when it changes */
     time_t hosts_mtime;
     int64_t hosts_checked;
 } rsc;
@@ -7140,8 +7220,10 @@ static void rs_finish(struct rs *q, int result)
 static void rs_settle(struct rs *q)
 {
     if (q->st[0] < 0 || q->st[1] < 0) return;
-    if (q->st[0] == DNS_NXDOMAIN || q->st[1] == DNS_NXDOMAIN) rs_finish(q, RS_NXDOMAIN);
-    else rs_finish(q, RS_NOADDR);
+    if (q->st[0] == DNS_NXDOMAIN || q->st[1] == DNS_NXDOMAIN)
+        rs_finish(q, RS_NXDOMAIN);
+    else
+        rs_finish(q, RS_NOADDR);
 }
 
 /* Sends the queries still unanswered to the current server. Asking the
@@ -7161,7 +7243,8 @@ static void rs_send(struct rs *q)
             uint8_t b[DNS_QUERY_MAX];
             if (q->st[k] >= 0) continue;
             size_t n = dns_query(b, sizeof b, q->id[k], q->name, k ? DNS_T_AAAA : DNS_T_A);
-            if (send(q->fd, b, n, 0) < 0) LOG(L_DEBUG, 0, "DNS query for %s: %s", q->name, strerror(errno));
+            if (send(q->fd, b, n, 0) < 0)
+                LOG(L_DEBUG, 0, "DNS query for %s: %s", q->name, strerror(errno));
         }
         return;
     }
@@ -7169,8 +7252,8 @@ static void rs_send(struct rs *q)
     q->fd = -1;
     q->asked = which;
     const struct sockaddr_storage *ns = &rsc.conf.ns[which];
-    socklen_t sl = ns->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                             : sizeof(struct sockaddr_in);
+    socklen_t sl =
+        ns->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     q->tries++;
     q->resend = ev.now + (int64_t)rsc.conf.timeout_s * 1000;
     if (q->resend > q->deadline) q->resend = q->deadline;
@@ -7187,7 +7270,8 @@ static void rs_send(struct rs *q)
         if (q->st[k] >= 0) continue;
         q->id[k] = (uint16_t)rnd_u32();
         size_t n = dns_query(b, sizeof b, q->id[k], q->name, k ? DNS_T_AAAA : DNS_T_A);
-        if (send(fd, b, n, 0) < 0) LOG(L_DEBUG, 0, "DNS query for %s: %s", q->name, strerror(errno));
+        if (send(fd, b, n, 0) < 0)
+            LOG(L_DEBUG, 0, "DNS query for %s: %s", q->name, strerror(errno));
     }
 }
 
@@ -7251,8 +7335,10 @@ static void rs_service(struct rs *q)
 {
     if (q->done) return;
     if (ev.now >= q->deadline) {
-        if (q->st[0] == DNS_OK || q->st[1] == DNS_OK) rs_finish(q, RS_OK); /* one answer is enough */
-        else rs_finish(q, RS_TIMEOUT);
+        if (q->st[0] == DNS_OK || q->st[1] == DNS_OK)
+            rs_finish(q, RS_OK); /* one answer is enough */
+        else
+            rs_finish(q, RS_TIMEOUT);
         return;
     }
     if (ev.now >= q->resend) {
@@ -7276,10 +7362,18 @@ static void rs_free(struct rs *q)
 static void rs_why(const struct rs *q, char *out, size_t cap)
 {
     switch (q->result) {
-    case RS_NXDOMAIN: strfmt(out, cap, "cannot resolve %s: Name or service not known", q->name); break;
-    case RS_NOADDR: strfmt(out, cap, "cannot resolve %s: no address for that name", q->name); break;
-    case RS_TIMEOUT: strfmt(out, cap, "cannot resolve %s: no answer from the name servers", q->name); break;
-    default: strfmt(out, cap, "cannot resolve %s: name server failure", q->name); break;
+    case RS_NXDOMAIN:
+        strfmt(out, cap, "cannot resolve %s: Name or service not known", q->name);
+        break;
+    case RS_NOADDR:
+        strfmt(out, cap, "cannot resolve %s: no address for that name", q->name);
+        break;
+    case RS_TIMEOUT:
+        strfmt(out, cap, "cannot resolve %s: no answer from the name servers", q->name);
+        break;
+    default:
+        strfmt(out, cap, "cannot resolve %s: name server failure", q->name);
+        break;
     }
 }
 
@@ -7308,7 +7402,13 @@ static void rs_why(const struct rs *q, char *out, size_t cap)
  */
 enum ch_kind { CK_SOCKS, CK_LOCAL, CK_STDIO, CK_DEST, CK_ECHO };
 enum ch_state {
-    CH_1_SOCKS, CH_2_WAIT, CH_3_OPENING, CH_3_RESOLVE, CH_3_CONNECT, CH_3_PROXY, CH_4_OPEN,
+    CH_1_SOCKS,
+    CH_2_WAIT,
+    CH_3_OPENING,
+    CH_3_RESOLVE,
+    CH_3_CONNECT,
+    CH_3_PROXY,
+    CH_4_OPEN,
     CH_5_DONE
 };
 enum { OPEN_ADMIN_PROHIBITED = 1, OPEN_CONNECT_FAILED, OPEN_UNKNOWN_TYPE, OPEN_NO_RESOURCE };
@@ -7325,18 +7425,17 @@ struct chan {
     unsigned sent_eof : 1, rcvd_eof : 1, sent_close : 1, rcvd_close : 1;
     unsigned rd_done : 1, wr_done : 1; /* local read side ended; local write side shut */
     unsigned failed : 1, reset : 1, dead : 1, hup : 1, abandoned : 1;
-    size_t idx;    /* index in ev.ch */
-    struct buf q;  /* peer data the local reader has not taken yet */
-    struct sx *sx; /* SOCKS handshake, until the stream opens */
+    size_t idx;        /* index in ev.ch */
+    struct buf q;      /* peer data the local reader has not taken yet */
+    struct sx *sx;     /* SOCKS handshake, until the stream opens */
     struct dest *dest; /* server: resolving and connecting, until open */
     int64_t t_open;
-    char *host;    /* destination */
+    char *host; /* destination */
     unsigned port;
     char orig[64];     /* local peer address, for CHANNEL_OPEN */
     uint64_t up, down; /* bytes local->peer and peer->local */
     int64_t deadline;
 };
-
 
 static struct chan *ch_new(int rfd, int wfd, enum ch_kind kind)
 {
@@ -7513,11 +7612,11 @@ static void sx_flush_early(struct chan *ch);
 #define DEST_TRY_MS 3000 /* per address while others remain */
 struct dest {
     struct rs rs;
-    unsigned next;   /* next address to try */
-    unsigned tried;  /* addresses the policy let through */
-    int err;         /* the last connect() error */
-    char why[200];   /* the last policy refusal */
-    struct px px;    /* --outbound: the proxy's handshake */
+    unsigned next;  /* next address to try */
+    unsigned tried; /* addresses the policy let through */
+    int err;        /* the last connect() error */
+    char why[200];  /* the last policy refusal */
+    struct px px;   /* --outbound: the proxy's handshake */
 };
 struct pol;
 static const struct pol *dst_pol;         /* the server's --allow/--deny rules */
@@ -7525,7 +7624,8 @@ static const struct px_cfg *dst_outbound; /* serve --outbound: every destination
 
 static void ch_refuse(struct chan *ch, uint32_t reason, const char *why)
 {
-    /* RFC 4254 5.1: byte 92, uint32 recipient, uint32 reason, string description, string language */
+    /* RFC 4254 5.1: byte 92, uint32 recipient, uint32 reason, string description, string language
+     */
     struct ssh *c = ch->c;
     struct wr w = tp_begin(c, 64 + strlen(why));
     wr_u8(&w, MSG_CHANNEL_OPEN_FAILURE);
@@ -7646,7 +7746,7 @@ static void ch_dest_proxy(struct chan *ch)
     if (r == 0) return;
     if (r < 0) {
         /* a ruleset refusal stays one; the rest keeps the proxy's words for sx_rep_for */
-        ch_refuse(ch, p->rep == 2 || p->rep == 403 ? OPEN_ADMIN_PROHIBITED : OPEN_CONNECT_FAILED,
+        ch_refuse(ch, p->rep == 2 || p->status == 403 ? OPEN_ADMIN_PROHIBITED : OPEN_CONNECT_FAILED,
                   p->why);
         return;
     }
@@ -7795,7 +7895,7 @@ static void ch_service(struct chan *ch)
 /* At -v, SIGUSR1 also lists every stream: where it stands and why it waits. */
 static void ch_dump(void)
 {
-    static const char *const st[] = {"socks",   "wait",    "opening", "resolving",
+    static const char *const st[] = {"socks",      "wait",  "opening", "resolving",
                                      "connecting", "proxy", "open",    "done"};
     for (size_t i = 0; i < ev.nch; i++) {
         const struct chan *ch = ev.ch[i];
@@ -7803,13 +7903,18 @@ static void ch_dump(void)
             "stream %lu %s %s: we may send %lu (max %lu), peer may send %lu, owed %lu, queued %zu, "
             "eof %d%d close %d%d local %d%d, %llu sent, %llu received",
             (unsigned long)ch->id, ch_name(ch), st[ch->st], (unsigned long)ch->peer_win,
-            (unsigned long)ch->peer_max, (unsigned long)ch->win, (unsigned long)ch->owed,
-            ch->q.len, ch->sent_eof, ch->rcvd_eof, ch->sent_close, ch->rcvd_close, ch->rd_done,
-            ch->wr_done, (unsigned long long)ch->up, (unsigned long long)ch->down);
+            (unsigned long)ch->peer_max, (unsigned long)ch->win, (unsigned long)ch->owed, ch->q.len,
+            ch->sent_eof, ch->rcvd_eof, ch->sent_close, ch->rcvd_close, ch->rd_done, ch->wr_done,
+            (unsigned long long)ch->up, (unsigned long long)ch->down);
     }
-    for (size_t i = 0; i < ev.nssh; i++)
-        LOG(L_DEBUG, ev.ssh[i]->id, "connection %s: %s, %zu bytes queued out, %zu in",
-            ev.ssh[i]->peer, tp_phase_name[ev.ssh[i]->ph], ev.ssh[i]->out.len, ev.ssh[i]->in.len);
+    for (size_t i = 0; i < ev.nssh; i++) {
+        const struct ssh *c = ev.ssh[i];
+        unsigned es = c->tls ? br_ssl_engine_current_state(c->tls->eng) : 0;
+        LOG(L_DEBUG, c->id, "connection %s: %s, %zu bytes queued out, %zu in%s%s%s%s%s", c->peer,
+            tp_phase_name[c->ph], c->out.len, c->in.len, c->tls ? "; TLS engine:" : "",
+            es & BR_SSL_SENDREC ? " sendrec" : "", es & BR_SSL_RECVREC ? " recvrec" : "",
+            es & BR_SSL_SENDAPP ? " sendapp" : "", es & BR_SSL_RECVAPP ? " recvapp" : "");
+    }
 }
 
 /* Local socket readable while open: one read straight into a new packet. */
@@ -8376,8 +8481,10 @@ static int tp_dispatch(struct ssh *c, const uint8_t *p, size_t n)
             struct str name = rd_str(&r, 256);
             int want = rd_bool(&r);
             if (r.bad) return -E_PROTO;
-            if (c->server && (str_eq(name, "tcpip-forward") || str_eq(name, "streamlocal-forward@openssh.com")))
-                LOG(L_INFO, c->id, "refused remote forwarding (ssh -R): alknet serve only opens "
+            if (c->server &&
+                (str_eq(name, "tcpip-forward") || str_eq(name, "streamlocal-forward@openssh.com")))
+                LOG(L_INFO, c->id,
+                    "refused remote forwarding (ssh -R): alknet serve only opens "
                     "direct-tcpip streams");
             else
                 LOG(L_DEBUG, c->id, "global request %s refused", log_str(name));
@@ -8699,7 +8806,7 @@ static void sp_free(struct splice *sp)
 struct ev_role {
     void (*service)(void);
     void (*on_signal)(int sig);
-    void (*conn_lost)(struct ssh *c);       /* before it is freed */
+    void (*conn_lost)(struct ssh *c);            /* before it is freed */
     void (*stream_ended)(const struct chan *ch); /* before it is freed */
     void (*connect_ready)(void);
 };
@@ -8732,7 +8839,8 @@ static void tp_service(struct ssh *c)
     if (c->ph < TP_4_OPEN) {
         int64_t limit = c->t_start + c->grace_ms;
         if (ev.now >= limit) {
-            tp_fail(c, -E_TIMEOUT, "not authenticated within %lld s", (long long)c->grace_ms / 1000);
+            tp_fail(c, -E_TIMEOUT, "not authenticated within %lld s",
+                    (long long)c->grace_ms / 1000);
             return;
         }
         ev_deadline(limit);
@@ -8746,8 +8854,10 @@ static void tp_service(struct ssh *c)
         int64_t due = MAX(c->t_rx, c->t_ka) + c->keepalive_ms;
         if (ev.now >= due) {
             if (c->ka_out >= ALK_KEEPALIVE_COUNT) {
-                tp_fail(c, -E_TIMEOUT, "%s did not answer %d keepalives in %lld s: the peer or the "
-                        "path is dead", c->peer, ALK_KEEPALIVE_COUNT,
+                tp_fail(c, -E_TIMEOUT,
+                        "%s did not answer %d keepalives in %lld s: the peer or the "
+                        "path is dead",
+                        c->peer, ALK_KEEPALIVE_COUNT,
                         (long long)c->keepalive_ms * ALK_KEEPALIVE_COUNT / 1000);
                 return;
             }
@@ -8812,7 +8922,10 @@ static void ev_build(void)
     }
     for (size_t i = 0; i < ev.nssh; i++) {
         struct ssh *c = ev.ssh[i];
-        if (c->dead) continue;
+        if (c->dead) { /* ended in upkeep (a gate's deadline): reap it right away */
+            ev_deadline(ev.now);
+            continue;
+        }
         if (c->err && c->ph != TP_5_CLOSING) tp_fail(c, c->err, "%s", c->why); /* set by streams */
         if (c->ph == TP_5_CLOSING && (!tp_pending(c) || ev.now >= c->t_close)) {
             c->dead = 1;
@@ -8821,6 +8934,17 @@ static void ev_build(void)
         }
         short e = 0;
         if (c->tls) { /* the engine knows; it also reads while we have output to write */
+            /* what the streams queued in this pass goes into the engine now:
+             * the socket may be writable, but only the engine knows if it can
+             * take it. Streams that stopped reading because the queue was full
+             * decided before this: if it drained, they get another pass now. */
+            size_t before = c->out.len;
+            if (c->out.len > 0 && c->ph != TP_0_GATE && tp_tls(c, 1) < 0) {
+                tp_fail(c, -E_IO, "%s", c->why);
+                ev_deadline(ev.now);
+                continue;
+            }
+            if (before >= ALK_OBUF_HIGH && c->out.len < ALK_OBUF_HIGH) ev_deadline(ev.now);
             e = tls_events(c->tls);
             if (c->ph == TP_5_CLOSING || (c->out.len >= ALK_OBUF_MAX && c->tls->up))
                 e &= (short)~POLLIN;
@@ -9061,8 +9185,8 @@ struct cfg {
     int accept_new, check;
     char *socks_user, *socks_pass;
     char *ciphers;
-    unsigned keepalive;   /* seconds; 0 = off */
-    int tls;              /* --tls */
+    unsigned keepalive; /* seconds; 0 = off */
+    int tls;            /* --tls */
     char *sni, *tls_ca, *tls_pin, *alpn, *proxy;
     int sni_given;        /* --sni "" means none */
     char *file, *comment; /* keygen, pubkey */
@@ -9076,7 +9200,7 @@ struct cfg {
     struct {
         int allow;
         char *text;
-    } *rules; /* --allow/--deny, in order */
+    } * rules; /* --allow/--deny, in order */
     size_t nrules;
     int rules_from_cli; /* the command line gave rules: the file's are not used */
     unsigned max_startups, login_grace, max_channels;
@@ -9194,11 +9318,11 @@ static void cl_connected(int fd)
     if (cfg.tls) {
         /* SNI: --sni, else the host name (RFC 6066 3: never an IP address) */
         uint8_t a[16];
-        const char *sni = cfg.sni_given ? cfg.sni
-                          : inet_pton(AF_INET, cfg.host, a) == 1 ||
-                                    inet_pton(AF_INET6, cfg.host, a) == 1
-                              ? NULL
-                              : cfg.host;
+        const char *sni =
+            cfg.sni_given ? cfg.sni
+            : inet_pton(AF_INET, cfg.host, a) == 1 || inet_pton(AF_INET6, cfg.host, a) == 1
+                ? NULL
+                : cfg.host;
         c->tls = tls_new_client(sni);
     }
     cl.c = c;
@@ -9402,7 +9526,7 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
     }
     struct lsn *l = lsn_new(fd, kind);
     unsigned bound = net_local_port(fd);
-    snprintf(l->name, sizeof l->name, "%s:%u", host, bound);
+    net_hostport(l->name, sizeof l->name, host, bound);
     if (dhost) l->host = xstrdup(dhost), l->port = dport;
     if (kind == CK_SOCKS) {
         if (!cl.socks_port) cl.socks_port = bound; /* the one -- COMMAND gets */
@@ -9473,11 +9597,7 @@ static int cl_run(void)
         cfg.known_hosts = xstrdup(kh);
         snprintf(cl.known_hosts2, sizeof cl.known_hosts2, "%s/.ssh/known_hosts", home_dir());
     }
-    if (cfg.port == 22 || strchr(cfg.host, ':'))
-        snprintf(cl.target, sizeof cl.target, "%s%s%s:%u", strchr(cfg.host, ':') ? "[" : "",
-                 cfg.host, strchr(cfg.host, ':') ? "]" : "", cfg.port);
-    else
-        snprintf(cl.target, sizeof cl.target, "%s:%u", cfg.host, cfg.port);
+    net_hostport(cl.target, sizeof cl.target, cfg.host, cfg.port);
     sx_cfg.user = cfg.socks_user, sx_cfg.pass = cfg.socks_pass;
     int rc = cl_tls_setup();
     if (rc) return rc;
@@ -9640,8 +9760,7 @@ static const struct opt opts[] = {
      "connections that may be authenticating at once (default 32)"},
     {O_LOGIN_GRACE, 0, "login-grace", "SECS", C_SERVE,
      "time a connection has to authenticate (default 30)"},
-    {O_MAX_CHANNELS, 0, "max-channels", "N", C_SERVE,
-     "streams per connection (default 16384)"},
+    {O_MAX_CHANNELS, 0, "max-channels", "N", C_SERVE, "streams per connection (default 16384)"},
     {O_IDENTITY, 'i', "identity", "FILE", C_CONNECT,
      "private key (default ~/.alknet/id_ed25519, then ~/.ssh/id_ed25519)"},
     {O_DYNAMIC, 'D', "dynamic", "[ADDR:]PORT", C_CONNECT,
@@ -9649,7 +9768,8 @@ static const struct opt opts[] = {
     {O_LOCAL, 'L', "local", "[ADDR:]PORT:HOST:HOSTPORT", C_CONNECT, "local forward, repeatable"},
     {O_STDIO, 'W', "stdio", "HOST:PORT", C_CONNECT,
      "join stdin/stdout to one stream and exit when it ends (for ssh ProxyCommand)"},
-    {O_TLS, 0, "tls", NULL, C_CONNECT, "SSH over TLS (an alknet --tls-listen port); default port 443"},
+    {O_TLS, 0, "tls", NULL, C_CONNECT,
+     "SSH over TLS (an alknet --tls-listen port); default port 443"},
     {O_SNI, 0, "sni", "NAME", C_CONNECT, "TLS server name to send (default: HOST; \"\" for none)"},
     {O_TLS_CA, 0, "tls-ca", "FILE", C_CONNECT,
      "check the server's TLS certificate against these CA certificates (PEM)"},
@@ -9733,11 +9853,12 @@ static void cfg_free(void)
     char *secrets[] = {cfg.socks_pass, cfg.proxy, cfg.outbound};
     for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
         if (secrets[i]) wipe(secrets[i], strlen(secrets[i]));
-    char **strs[] = {&cfg.user, &cfg.host, &cfg.identity, &cfg.stdio_host, &cfg.pin,
-                     &cfg.known_hosts, &cfg.socks_user, &cfg.socks_pass, &cfg.ciphers, &cfg.file,
-                     &cfg.comment, &cfg.host_key_file, &cfg.auth_keys, &cfg.dns, &cfg.config,
-                     &cfg.sni, &cfg.tls_ca, &cfg.tls_pin, &cfg.alpn, &cfg.proxy, &cfg.tls_cert,
-                     &cfg.tls_key, &cfg.fallback, &cfg.banner, &cfg.outbound};
+    char **strs[] = {
+        &cfg.user,        &cfg.host,          &cfg.identity,   &cfg.stdio_host, &cfg.pin,
+        &cfg.known_hosts, &cfg.socks_user,    &cfg.socks_pass, &cfg.ciphers,    &cfg.file,
+        &cfg.comment,     &cfg.host_key_file, &cfg.auth_keys,  &cfg.dns,        &cfg.config,
+        &cfg.sni,         &cfg.tls_ca,        &cfg.tls_pin,    &cfg.alpn,       &cfg.proxy,
+        &cfg.tls_cert,    &cfg.tls_key,       &cfg.fallback,   &cfg.banner,     &cfg.outbound};
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)
         free(*strs[i]);
     struct fwd *lists[] = {cfg.dyn, cfg.loc, cfg.lst, cfg.tlst};
@@ -9897,8 +10018,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         char host[256];
         struct fwd **l = o->id == O_LISTEN ? &cfg.lst : &cfg.tlst;
         size_t *n = o->id == O_LISTEN ? &cfg.nlst : &cfg.ntlst;
-        if (net_split(v, host, sizeof host, &u, "0.0.0.0", 1) != 0)
-            return "expected [ADDR:]PORT";
+        if (net_split(v, host, sizeof host, &u, "0.0.0.0", 1) != 0) return "expected [ADDR:]PORT";
         *l = xrealloc(*l, (*n + 1) * sizeof **l);
         memset(&(*l)[*n], 0, sizeof **l);
         (*l)[*n].lhost = xstrdup(host);
@@ -9911,8 +10031,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_SNI:
         if (strlen(v) > 255) return "longer than 255 bytes";
         for (const char *q = v; *q; q++)
-            if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-                return "not a host name";
+            if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f) return "not a host name";
         free(cfg.sni), cfg.sni = xstrdup(v);
         cfg.sni_given = 1;
         break;
@@ -10214,8 +10333,10 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
         if (!cfg.port) cfg.port = cfg.tls ? 443 : 22;
         if (!cfg.tls && (cfg.sni_given || cfg.tls_ca || cfg.tls_pin || cfg.alpn))
             return cfg_usage(cmd, "--%s is about the TLS transport: add --tls",
-                             cfg.sni_given ? "sni" : cfg.tls_ca ? "tls-ca" : cfg.tls_pin ? "tls-pin"
-                                                                                     : "alpn");
+                             cfg.sni_given ? "sni"
+                             : cfg.tls_ca  ? "tls-ca"
+                             : cfg.tls_pin ? "tls-pin"
+                                           : "alpn");
         if (cfg.stdio_host && (cfg.ndyn || cfg.nloc || cfg.command || cfg.check))
             return cfg_usage(cmd, "-W uses stdin and stdout; it cannot be combined with -D, -L, "
                                   "--check or a command");
@@ -10279,9 +10400,9 @@ static struct {
     struct pol pol;
     int stopping;
     int64_t stop_by;
-    uint64_t conns, streams; /* since start */
+    uint64_t conns, streams;   /* since start */
     uint64_t spliced, dropped; /* visitors that were not ours, since start */
-    int64_t full_logged;     /* last "max-startups reached" line */
+    int64_t full_logged;       /* last "max-startups reached" line */
     struct net_addrs fallback; /* --fallback, resolved at start (n == 0: none) */
     struct px_cfg outbound;    /* --outbound, resolved at start */
 } sv;
@@ -10448,8 +10569,8 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
     }
     int reserved = host.n > 7 && strncasecmp(name, "alknet-", 7) == 0;
     if (reserved && strcasecmp(name, "alknet-echo") != 0) {
-        strfmt(why, sizeof why,
-               "%s is a reserved name this server does not serve (alknet-echo is)", name);
+        strfmt(why, sizeof why, "%s is a reserved name this server does not serve (alknet-echo is)",
+               name);
         sv_refuse(c, peer, OPEN_CONNECT_FAILED, what, why);
         return 0;
     }
@@ -10517,13 +10638,13 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
  * line to a plain port gets an SSH server's answer, as from any sshd (see
  * --banner); the ALPN name is visible in a TLS ClientHello.
  */
-#define GATE_SILENT_MS 5000   /* a visitor silent this long (+ jitter) is not ours */
+#define GATE_SILENT_MS 5000 /* a visitor silent this long (+ jitter) is not ours */
 #define GATE_JITTER_MS 3000
-#define GATE_DROP_MS 1000     /* not ours, no fallback: closed after this (+ jitter) */
+#define GATE_DROP_MS 1000 /* not ours, no fallback: closed after this (+ jitter) */
 #define GATE_DROP_JITTER_MS 4000
 #define GATE_PLAIN_MAX (ALK_VERLINE_MAX + 22) /* the line, and a KEXINIT up to its cookie */
 #define GATE_REPLAY_N 4096
-#define ALK_SPLICE_MAX 1024   /* fallback splices at once; more visitors are dropped */
+#define ALK_SPLICE_MAX 1024 /* fallback splices at once; more visitors are dropped */
 
 static struct {
     uint8_t h[GATE_REPLAY_N][16];
@@ -10561,20 +10682,20 @@ static int gate_plain(const uint8_t *p, size_t n, const uint8_t **cookie, const 
     *cookie = NULL;
     *why = "not an SSH identification line";
     if (memcmp(p, id, MIN(n, sizeof id - 1)) != 0) return -1;
-    const uint8_t *nl = memchr(p, '\n', MIN(n, ALK_VERLINE_MAX));
-    if (!nl) return n >= ALK_VERLINE_MAX ? -1 : 0;
-    size_t ln = (size_t)(nl - p), used = ln + 1;
-    if (ln > 0 && p[ln - 1] == '\r') ln--;
+    size_t i = sizeof id - 1, lim = MIN(n, ALK_VERLINE_MAX);
+    for (; i < lim && p[i] != '\n'; i++) /* printable, or CR just before the LF */
+        if ((p[i] < 0x20 || p[i] > 0x7e) && !(p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n')))
+            return -1;
+    if (i >= lim) return n >= ALK_VERLINE_MAX ? -1 : 0;
+    size_t used = i + 1, ln = i - (p[i - 1] == '\r');
     if (ln <= sizeof id - 1) return -1;
-    for (size_t i = sizeof id - 1; i < ln; i++)
-        if (p[i] < 0x20 || p[i] > 0x7e) return -1;
     if (n == used) return 1; /* a client that waits for our line (OpenSSH) */
     if (n - used < 22) return 0;
     const uint8_t *k = p + used;
     uint32_t len = ld32_be(k);
     *why = "no KEXINIT after the identification line";
-    /* padding, type, cookie, ten name-lists, boolean, reserved: at least 63 */
-    if (len < 63 || len > ALK_PKT_MAX || k[4] < 4 || k[5] != MSG_KEXINIT) return -1;
+    /* padding length, type, cookie, ten name-lists, boolean, reserved, 4 padding: 67 */
+    if (len < 67 || len > ALK_PKT_MAX || k[4] < 4 || k[5] != MSG_KEXINIT) return -1;
     *cookie = k + 6;
     return 1;
 }
@@ -10624,7 +10745,7 @@ static void gate_refuse(struct ssh *c, const char *why, int eof)
     sv.dropped++;
     buf_free(&c->in);
     c->gate_drop = eof ? GATE_DONE : GATE_DROP;
-    c->gate_until = ev.now + ms;
+    c->gate_until = MIN(ev.now + ms, c->t_start + c->grace_ms); /* --login-grace still holds */
 }
 
 /* Ours: on to the SSH (or TLS) handshake with what was read. */
@@ -10635,7 +10756,7 @@ static void gate_pass(struct ssh *c)
     LOG(L_INFO, c->id, "connection from %s%s", c->peer, c->gate_tls ? " (TLS)" : "");
     if (c->gate_tls) {
         c->tls = tls_new_server(&c->in);
-        if (tp_tls(c) < 0) tp_fail(c, c->err, "%s", c->why);
+        if (tp_tls(c, 0) < 0) tp_fail(c, c->err, "%s", c->why);
     } else {
         tp_input(c);
     }
@@ -10664,6 +10785,17 @@ static void sv_gate_read(struct ssh *c)
         return;
     }
     c->in.len += (size_t)n;
+    sv_gate_input(c);
+}
+
+/* What the visitor sent so far (c->in) decides; tp_input comes here
+ * while the connection is at the gate. */
+static void sv_gate_input(struct ssh *c)
+{
+    if (c->gate_drop) {
+        buf_free(&c->in);
+        return;
+    }
     const char *why = NULL;
     int r = gate_judge(c, &why);
     if (r < 0) gate_refuse(c, why, 0);
@@ -10716,11 +10848,11 @@ static void sv_accept(int fd, const struct sockaddr *peer, int tls)
     net_nodelay(fd);
     struct ssh *c = tp_new(fd, 1, name);
     c->gate_tls = tls ? 1 : 0;
-    c->gate_until = ev.now + GATE_SILENT_MS + rnd_below(GATE_JITTER_MS);
     c->hk = &sv.hk;
     c->ver = cfg.banner ? cfg.banner : ALK_ID_STRING;
     c->ciphers = cfg.ciphers;
     c->grace_ms = (int64_t)cfg.login_grace * 1000;
+    c->gate_until = ev.now + MIN(GATE_SILENT_MS + rnd_below(GATE_JITTER_MS), c->grace_ms);
     c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
     c->max_channels = cfg.max_channels;
     ev_add_conn(c);
@@ -10769,8 +10901,8 @@ static void sv_reload(void)
         }
     }
     rs_load_conf();
-    LOG(L_INFO, 0, "SIGHUP: %zu keys from %s%s, %zu destination rules", sv.keys->a.n,
-        cfg.auth_keys, set ? "" : " (kept: the new file is unusable)", sv.pol.n);
+    LOG(L_INFO, 0, "SIGHUP: %zu keys from %s%s, %zu destination rules", sv.keys->a.n, cfg.auth_keys,
+        set ? "" : " (kept: the new file is unusable)", sv.pol.n);
 }
 
 static void sv_on_signal(int sig)
@@ -10778,14 +10910,14 @@ static void sv_on_signal(int sig)
     if (sig == SIGHUP) {
         sv_reload();
     } else if (sig == SIGUSR1) {
-        size_t authed = 0;
+        size_t authed = 0, gate = 0;
         for (size_t i = 0; i < ev.nssh; i++)
-            authed += ev.ssh[i]->authed;
+            authed += ev.ssh[i]->authed, gate += ev.ssh[i]->ph == TP_0_GATE;
         LOG(L_INFO, 0,
-            "status: %zu connections (%zu authenticated), %zu streams open, %zu fallback splices; "
-            "since start %llu connections, %llu streams, %llu visitors spliced to --fallback, "
-            "%llu turned away",
-            ev.nssh, authed, ev.nch, ev.nsp, (unsigned long long)sv.conns,
+            "status: %zu connections (%zu authenticated), %zu streams open, %zu visitors at the "
+            "gate, %zu fallback splices; since start %llu connections, %llu streams, %llu visitors "
+            "spliced to --fallback, %llu turned away",
+            ev.nssh - gate, authed, ev.nch, gate, ev.nsp, (unsigned long long)sv.conns,
             (unsigned long long)sv.streams, (unsigned long long)sv.spliced,
             (unsigned long long)sv.dropped);
         ch_dump();
@@ -10855,8 +10987,8 @@ static int sv_tls_setup(void)
             say("--outbound: %s", bad);
             return ALK_EXIT_USAGE;
         }
-        if (net_resolve(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err,
-                        sizeof err) != 0) {
+        if (net_resolve(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err, sizeof err) !=
+            0) {
             say("--outbound %s: %s", sv.outbound.shown, err);
             return ALK_EXIT_CONFIG;
         }
@@ -10935,11 +11067,13 @@ static int sv_run(void)
             return ALK_EXIT_FORWARD;
         }
         struct lsn *l = lsn_new(fd, tls ? LK_TLS : LK_SSH);
-        snprintf(l->name, sizeof l->name, "%s:%u", f->lhost, net_local_port(fd));
+        net_hostport(l->name, sizeof l->name, f->lhost, net_local_port(fd));
         LOG(L_INFO, 0, "listening on %s%s", l->name, tls ? " (TLS)" : "");
     }
-    LOG(L_INFO, 0, "alknet %s: %zu authorized keys, %zu destination rules before the default "
-        "policy", ALK_VERSION, sv.keys->a.n, sv.pol.n);
+    LOG(L_INFO, 0,
+        "alknet %s: %zu authorized keys, %zu destination rules before the default "
+        "policy",
+        ALK_VERSION, sv.keys->a.n, sv.pol.n);
     static const struct ev_role server_role = {sv_service, sv_on_signal, sv_conn_lost,
                                                sv_stream_ended, NULL};
     role = &server_role;

@@ -5,7 +5,8 @@
 set -eu
 PKGS="make gcc libc6-dev libbearssl-dev
       clang libclang-rt-dev valgrind
-      openssh-server openssh-client openssl curl python3 microsocks"
+      openssh-server openssh-client openssl curl python3 microsocks
+      tinyproxy-bin nmap"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -24,12 +24,14 @@ variables, relative to the current directory; defaults relative to the
 repository top.
 """
 
+import base64
 import http.server
 import os
 import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -543,9 +545,10 @@ def blast_client(workdir, host, port, mode, nbytes, streams=1, seed=None, socks=
 
 class HttpServer:
     """A threaded HTTP/1.0 server on 127.0.0.1:<free port> that serves
-    `files` ({"/path": bytes}) and 404 for anything else."""
+    `files` ({"/path": bytes}) and 404 for anything else; HTTPS with
+    tls=(certfile, keyfile)."""
 
-    def __init__(self, workdir, files):
+    def __init__(self, workdir, files, tls=None):
         self.files = dict(files)
         log_path = workdir.file(workdir.unique("http", ".log") + ".log")
         open(log_path, "w").close()
@@ -573,13 +576,20 @@ class HttpServer:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        self.scheme = "http"
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.log_path = log_path
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
         workdir.on_close(self.stop)
 
-    def url(self, path, host="127.0.0.1"):
-        return f"http://{host}:{self.port}{path}"
+    def url(self, path, host="127.0.0.1", port=None):
+        return f"{self.scheme}://{host}:{port or self.port}{path}"
 
     def stop(self):
         self.server.shutdown()
@@ -654,11 +664,12 @@ class Server:
     point alknet connect or stock ssh at either.  `args` are extra serve
     options; `ak_options` prefix the keys added by new_client_key."""
 
-    def __init__(self, workdir, *args, keys=(), start=True, env=None):
+    def __init__(self, workdir, *args, keys=(), start=True, env=None, tls=False):
         self.workdir = workdir
         self.dir = workdir.file(workdir.unique("server"))
         os.makedirs(self.dir)
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
         self.user = "alknet"
         self.host_key = os.path.join(self.dir, "host_ed25519")
         self.authorized_keys = os.path.join(self.dir, "authorized_keys")
@@ -673,7 +684,8 @@ class Server:
             self.start()
 
     def argv(self):
-        return [ALKNET, "serve", "-l", f"127.0.0.1:{self.port}", "-k", self.host_key,
+        tls = ["--tls-listen", f"127.0.0.1:{self.tls_port}"] if self.tls_port else []
+        return [ALKNET, "serve", "-l", f"127.0.0.1:{self.port}", *tls, "-k", self.host_key,
                 "-a", self.authorized_keys, *self.args]
 
     def start(self, wait=True):
@@ -682,11 +694,16 @@ class Server:
         if not wait:
             return self.proc
         wait_port(self.port, proc=self.proc)
+        if self.tls_port:
+            wait_port(self.tls_port, proc=self.proc)
         with open(self.host_key + ".pub") as f:
             self.host_pub_line = f.read().strip()
         self.host_fingerprint = fingerprint(self.host_key + ".pub")
         with open(self.known_hosts, "w") as f:
             f.write(self.known_hosts_line() + "\n")
+            if self.tls_port:  # the host key also stands for the TLS port
+                keytype, blob = self.host_pub_line.split()[:2]
+                f.write(f"[127.0.0.1]:{self.tls_port} {keytype} {blob}\n")
         return self.proc
 
     def stop(self):
@@ -708,6 +725,77 @@ class Server:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return -1
+
+
+# ---------------------------------------------------------------- certificates, proxies
+
+def openssl_cert(workdir, name="web", kind="ec", cn="localhost"):
+    """A self-signed certificate made by `openssl req` (kind "ec": P-256,
+    "rsa": RSA 2048) for cn, with it as subjectAltName: (cert, key) paths."""
+    cert, key = workdir.file(name + ".crt"), workdir.file(name + ".key")
+    newkey = ["-newkey", "rsa:2048"] if kind == "rsa" else \
+        ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert,
+         "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}", "-days", "30"])
+    return cert, key
+
+
+def spki_pin(cert):
+    """SHA256:<base64> of a certificate's SubjectPublicKeyInfo, as openssl
+    computes it (what alknet connect --tls-pin takes)."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub,
+                         check=True, capture_output=True).stdout
+    dig = subprocess.run(["openssl", "dgst", "-sha256", "-binary"], input=der,
+                         check=True, capture_output=True).stdout
+    return "SHA256:" + base64.b64encode(dig).decode()
+
+
+class Microsocks:
+    """Debian's microsocks SOCKS5 server on 127.0.0.1:<free port>; it logs
+    each connection it makes ("client[N] IP: connected to HOST:PORT") to
+    its stdout (.log())."""
+
+    def __init__(self, workdir, user=None, password=None):
+        if not shutil.which("microsocks"):
+            raise Skip("microsocks is not installed (scripts/deps.sh installs it)")
+        self.port = free_port()
+        # stdbuf: microsocks logs through stdio, which would hold the lines back
+        argv = ["stdbuf", "-oL", "microsocks", "-i", "127.0.0.1", "-p", str(self.port)]
+        if user:
+            argv += ["-u", user, "-P", password]
+        self.proc = Proc(workdir, argv, name=workdir.unique("microsocks"))
+        wait_port(self.port, proc=self.proc)
+
+    def log(self):
+        return self.proc.stdout_text()
+
+
+class Tinyproxy:
+    """Debian's tinyproxy (HTTP CONNECT) on 127.0.0.1:<free port>, in the
+    foreground, logging connections to its own file (.log())."""
+
+    def __init__(self, workdir):
+        binary = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
+        if not os.path.exists(binary):
+            raise Skip("tinyproxy is not installed (scripts/deps.sh installs it)")
+        self.port = free_port()
+        name = workdir.unique("tinyproxy")
+        self.log_path = workdir.file(name + ".log")
+        conf = workdir.file(name + ".conf")
+        with open(conf, "w") as f:
+            f.write(f"Port {self.port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 64\n"
+                    f"LogFile \"{self.log_path}\"\nLogLevel Info\nAllow 127.0.0.1\n")
+        self.proc = Proc(workdir, [binary, "-d", "-c", conf], name=name)
+        wait_port(self.port, proc=self.proc)
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
 
 # What a sanitizer or valgrind (tests/valgrind-alknet) prints on a finding:
@@ -763,8 +851,8 @@ class T:
     def blast_client(self, host, port, mode, nbytes, **kw):
         return blast_client(self.workdir, host, port, mode, nbytes, **kw)
 
-    def http(self, files):
-        return HttpServer(self.workdir, files)
+    def http(self, files, tls=None):
+        return HttpServer(self.workdir, files, tls)
 
     def keygen(self, name="id_ed25519", comment=None):
         return keygen(self.workdir, name, comment)

@@ -44,3 +44,10 @@ def test_unit_tls():
     curl, BearSSL), the self-signed certificate (checked by openssl and a
     real handshake), the --tls-pin hash."""
     _run("unit_tls")
+
+
+def test_unit_proxy():
+    """tests/unit_proxy.c: the outbound proxy handshake (px_: SOCKS5 with
+    RFC 1929, HTTP CONNECT with Basic) in every split, replies captured from
+    microsocks and tinyproxy, and the stealth gate's plain-TCP judge."""
+    _run("unit_proxy")

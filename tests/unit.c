@@ -612,13 +612,13 @@ static void t_known_hosts(void)
 
 static struct chan *socks_chan(int *peer)
 {
-    int sv[2];
-    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-    net_nonblock(sv[0]);
-    struct chan *ch = ch_new(sv[0], sv[0], CK_SOCKS);
+    int pair[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+    net_nonblock(pair[0]);
+    struct chan *ch = ch_new(pair[0], pair[0], CK_SOCKS);
     ch->sx = xcalloc(1, sizeof *ch->sx);
     ch->st = CH_1_SOCKS;
-    *peer = sv[1];
+    *peer = pair[1];
     return ch;
 }
 

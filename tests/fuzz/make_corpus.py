@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/NAME/.
 
-    python3 tests/fuzz/make_corpus.py [BUILD_DIR]     (make fuzz-corpus)
+    python3 tests/fuzz/make_corpus.py [BUILD_DIR [TARGET...]]     (make fuzz-corpus)
+
+With TARGETs (make fuzz-corpus FUZZ_TARGETS="proxy ..."), only their
+corpora are written; without, all of them.
 
 Two kinds of seed, each file prefixed with the selector byte its target
 reads first (see the comment at the top of tests/fuzz/fuzz_*.c):
@@ -10,12 +13,14 @@ reads first (see the comment at the top of tests/fuzz/fuzz_*.c):
     the fixed keys), so that the fuzzers start past the handshake;
   - captured from real peers on loopback: the first flight of OpenSSH's ssh
     and sshd, curl's SOCKS5 requests (with and without RFC 1929 auth),
-    replies of tests/dnsd.py, files made by ssh-keygen.
+    replies of tests/dnsd.py, files made by ssh-keygen, the replies of
+    microsocks (SOCKS5) and tinyproxy (HTTP CONNECT) to alknet's requests.
 Existing files of the same name are replaced; others (e.g. reproducers of
 fixed bugs, named crash-*) are kept.
 """
 
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -30,7 +35,7 @@ import dnsd  # noqa: E402
 import harness  # noqa: E402
 
 CORPUS = os.path.join(HERE, "corpus")
-TARGETS = ["server", "client", "socks", "dns", "keys", "config"]
+TARGETS = ["server", "client", "socks", "dns", "keys", "config", "proxy"]
 
 
 def save(target, name, data):
@@ -165,22 +170,103 @@ def capture_keys(wd):
          b"restrict " + pub + b"no-pty,environment=\"A=b\" " + pub)
 
 
+# The proxy target's input: a selector byte (bit 0 HTTP, bit 1 credentials
+# "user"/"secret", bits 2-7 arrival size - 1), a destination byte, a URL
+# length in two bytes (0 here: no URL), then what the proxy sent.
+def proxy_seed(name, http, cred, got):
+    for chunk, suffix in ((64, ""), (1, "-bytewise")):
+        sel = http | cred << 1 | (chunk - 1) << 2
+        save("proxy", name + suffix, bytes([sel, 1, 0, 0]) + got)
+
+
+def capture_proxies(wd):
+    """What microsocks and tinyproxy answer to the requests alknet sends:
+    a CONNECT that works (and the destination's first bytes right behind
+    the reply), one to a closed port, wrong or missing credentials."""
+    missing = [b for b in ("microsocks", "tinyproxy") if not shutil.which(b)]
+    if missing:
+        print(f"proxy: {' and '.join(missing)} not installed, no captured seeds")
+        return
+    dest, dport = listener()
+    closed = harness.free_port()
+
+    def talk(port, sends, connects=False):
+        c = socket.create_connection(("127.0.0.1", port), timeout=3)
+        got = b""
+        for i, b in enumerate(sends):
+            c.sendall(b)
+            if i + 1 < len(sends):
+                got += c.recv(512)
+        if connects:
+            a, _ = dest.accept()
+            a.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+            got += read_for(c, 0.5)
+            a.close()
+        else:
+            got += read_for(c, 1.0)
+        c.close()
+        return got
+
+    def req(port):  # RFC 1928 4: CONNECT 127.0.0.1:port (ATYP 1)
+        return b"\x05\x01\x00\x01\x7f\x00\x00\x01" + struct.pack(">H", port)
+
+    hello, auth = b"\x05\x02\x00\x02", b"\x01\x04user\x06secret"
+    port = harness.free_port()
+    p = harness.Proc(wd, ["microsocks", "-i", "127.0.0.1", "-p", port, "-u", "user",
+                          "-P", "secret"], name="microsocks")
+    harness.wait_port(port, proc=p)
+    proxy_seed("microsocks-connect", 0, 1, talk(port, [hello, auth, req(dport)], True))
+    proxy_seed("microsocks-refused", 0, 1, talk(port, [hello, auth, req(closed)]))
+    proxy_seed("microsocks-wrong-password", 0, 1,
+               talk(port, [hello, b"\x01\x04user\x05wrong"]))
+    proxy_seed("microsocks-no-credentials", 0, 0, talk(port, [b"\x05\x01\x00"]))
+    p.kill()
+
+    def connect(port):
+        return f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+    for auth_line in ("", "BasicAuth user secret\n"):
+        port = harness.free_port()
+        conf = wd.file(f"tinyproxy-{port}.conf")
+        with open(conf, "w") as f:
+            f.write(f"Port {port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 8\n"
+                    f"LogFile \"{wd.file(f'tinyproxy-{port}.log')}\"\nAllow 127.0.0.1\n{auth_line}")
+        p = harness.Proc(wd, ["tinyproxy", "-d", "-c", conf], name="tinyproxy")
+        harness.wait_port(port, proc=p)
+        if auth_line:
+            proxy_seed("tinyproxy-407", 1, 0, talk(port, [connect(dport)]))
+        else:
+            proxy_seed("tinyproxy-200", 1, 0, talk(port, [connect(dport)], True))
+            proxy_seed("tinyproxy-500", 1, 0, talk(port, [connect(closed)]))
+        p.kill()
+    dest.close()
+
+
+STEPS = [("server", capture_ssh_client), ("client", capture_sshd), ("socks", capture_curl),
+         ("dns", capture_dns), ("keys", capture_keys), ("proxy", capture_proxies)]
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(harness.ROOT, "build", "fuzz")
+    only = sys.argv[2:] or TARGETS + ["tls"]
     for t in TARGETS:
-        os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
-        subprocess.run([os.path.join(build, f"seeds_{t}"), os.path.join(CORPUS, t)], check=True)
+        if t in only:
+            os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
+            subprocess.run([os.path.join(build, f"seeds_{t}"), os.path.join(CORPUS, t)],
+                           check=True)
     with harness.Workdir("corpus") as wd:
-        for step in (capture_ssh_client, capture_sshd, capture_curl, capture_dns, capture_keys):
-            step(wd)
+        for t, step in STEPS:
+            if t in only:
+                step(wd)
     # the TLS target's seeds: hellos captured from openssl, curl and BearSSL,
     # kept as bytes in tests/unit_tls.c, which writes them out
     unit_tls = os.path.join(os.path.dirname(build), "unit_tls")
-    if os.path.exists(unit_tls):
+    if "tls" in only and os.path.exists(unit_tls):
         subprocess.run([unit_tls, "--seeds", os.path.join(CORPUS, "tls")], check=True,
                        stdout=subprocess.DEVNULL)
     for t in TARGETS + ["tls"]:
-        print(f"{t}: {len(os.listdir(os.path.join(CORPUS, t)))} seeds")
+        if t in only:
+            print(f"{t}: {len(os.listdir(os.path.join(CORPUS, t)))} seeds")
 
 
 if __name__ == "__main__":
