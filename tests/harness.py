@@ -598,11 +598,14 @@ class HttpServer:
 
 # ---------------------------------------------------------------- raw socks
 
-def socks_raw(port, data, read_until_close=True, timeout=5.0, host="127.0.0.1", shut=False):
+def socks_raw(port, data, read_until_close=True, timeout=5.0, host="127.0.0.1", shut=False,
+              want=1):
     """Sends raw bytes to a SOCKS port and returns (reply bytes, closed).
     data: bytes, or a list of byte strings sent 50 ms apart (split requests).
     read_until_close: read until the server closes or `timeout` passes;
-    otherwise return once data has arrived and 0.2 s passed without more.
+    otherwise return once `want` bytes have arrived and 0.2 s passed without
+    more (want=12 waits for the method reply and a whole SOCKS5 reply, which
+    a slow server under valgrind sends a round trip apart).
     shut: shut down our write side after sending (EOF after the data).
     closed is True when the server closed or reset the connection."""
     chunks = data if isinstance(data, (list, tuple)) else [data]
@@ -622,7 +625,7 @@ def socks_raw(port, data, read_until_close=True, timeout=5.0, host="127.0.0.1", 
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            s.settimeout(left if read_until_close or not got else min(left, 0.2))
+            s.settimeout(left if read_until_close or len(got) < want else min(left, 0.2))
             try:
                 part = s.recv(65536)
             except socket.timeout:

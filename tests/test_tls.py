@@ -453,7 +453,7 @@ def test_outbound_through_microsocks(t):
           "microsocks did not get the name unresolved:\n" + ms.log())
     closed = harness.free_port()
     got, _ = harness.socks_raw(client.socks, b"\x05\x01\x00" + b"\x05\x01\x00\x03\x09localhost"
-                               + closed.to_bytes(2, "big"), read_until_close=False)
+                               + closed.to_bytes(2, "big"), read_until_close=False, want=12)
     check(got[:2] == b"\x05\x00" and got[3] == 5,
           f"refused destination through the proxy: reply {got[:4]!r}")
     http = t.http({"/p": PAGE})
@@ -466,7 +466,7 @@ def test_outbound_through_microsocks(t):
                         tls=False)
     client2 = t.alknet(srv2, key2)
     got, _ = harness.socks_raw(client2.socks, b"\x05\x01\x00" + b"\x05\x01\x00\x03\x09localhost"
-                               + blast.port.to_bytes(2, "big"), read_until_close=False)
+                               + blast.port.to_bytes(2, "big"), read_until_close=False, want=12)
     check(got[3:4] != b"\x00" and len(got) >= 4, f"wrong credentials: reply {got!r}")
     check("refused the user name or password" in srv2.log(), srv2.log())
 
@@ -482,7 +482,7 @@ def test_outbound_through_tinyproxy(t):
     check(f"localhost:{blast.port}" in tp.log(), "tinyproxy did not log the CONNECT:\n" + tp.log())
     closed = harness.free_port()
     got, _ = harness.socks_raw(client.socks, b"\x05\x01\x00" + b"\x05\x01\x00\x03\x09localhost"
-                               + closed.to_bytes(2, "big"), read_until_close=False)
+                               + closed.to_bytes(2, "big"), read_until_close=False, want=12)
     check(len(got) >= 4 and got[3] != 0, f"refused destination through tinyproxy: {got!r}")
     check("refused: HTTP/1." in srv.log(), "the proxy's answer should be logged:\n" + srv.log())
 
