@@ -543,12 +543,24 @@ def blast_client(workdir, host, port, mode, nbytes, streams=1, seed=None, socks=
 
 # ---------------------------------------------------------------- http
 
+def localhost_first():
+    """The address "localhost" resolves to first here: 127.0.0.1, or ::1
+    where /etc/hosts lists it first.  For peers (microsocks) that try only
+    the first address of a name."""
+    return socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)[0][4][0]
+
+
+def listen_spec(addr, port=0):
+    """"ADDR:PORT" for a listener, IPv6 in brackets."""
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
 class HttpServer:
-    """A threaded HTTP/1.0 server on 127.0.0.1:<free port> that serves
-    `files` ({"/path": bytes}) and 404 for anything else; HTTPS with
+    """A threaded HTTP/1.0 server on 127.0.0.1:<free port> (or `host`) that
+    serves `files` ({"/path": bytes}) and 404 for anything else; HTTPS with
     tls=(certfile, keyfile)."""
 
-    def __init__(self, workdir, files, tls=None):
+    def __init__(self, workdir, files, tls=None, host="127.0.0.1"):
         self.files = dict(files)
         log_path = workdir.file(workdir.unique("http", ".log") + ".log")
         open(log_path, "w").close()
@@ -573,7 +585,10 @@ class HttpServer:
                 with open(log_path, "a") as f:
                     f.write("%s %s\n" % (self.client_address[0], fmt % args))
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self.server = Server((host, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.scheme = "http"
@@ -854,8 +869,8 @@ class T:
     def blast_client(self, host, port, mode, nbytes, **kw):
         return blast_client(self.workdir, host, port, mode, nbytes, **kw)
 
-    def http(self, files, tls=None):
-        return HttpServer(self.workdir, files, tls)
+    def http(self, files, tls=None, host="127.0.0.1"):
+        return HttpServer(self.workdir, files, tls, host)
 
     def keygen(self, name="id_ed25519", comment=None):
         return keygen(self.workdir, name, comment)

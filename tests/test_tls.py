@@ -444,7 +444,9 @@ def test_outbound_through_microsocks(t):
     srv, key = server(t, *LOOPBACK, "--outbound", url, tls=False)
     check("s3cret" not in srv.log(), "the password must not be logged")
     client = t.alknet(srv, key)
-    blast = t.blast()
+    # microsocks tries only the first address of "localhost": listen there
+    first = harness.localhost_first()
+    blast = t.blast(harness.listen_spec(first))
     for mode in "UD":  # microsocks cannot echo (see harness.Microsocks)
         ok, line = blast.client(mode, harness.size("8M"), socks=client.socks,
                                 socks_name="localhost")
@@ -456,7 +458,7 @@ def test_outbound_through_microsocks(t):
                                + closed.to_bytes(2, "big"), read_until_close=False, want=12)
     check(got[:2] == b"\x05\x00" and got[3] == 5,
           f"refused destination through the proxy: reply {got[:4]!r}")
-    http = t.http({"/p": PAGE})
+    http = t.http({"/p": PAGE}, host=first)
     code, body, err = curl(f"http://localhost:{http.port}/p", "--socks5-hostname",
                            f"127.0.0.1:{client.socks}")
     check(code == 0 and body == PAGE, f"curl through --outbound: {err}")
