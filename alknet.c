@@ -66,18 +66,25 @@
  *   input buffer  ALK_IBUF (allocated while data flows)      128 KiB
  *   output buffer grows to ALK_OBUF_HIGH + one packet         ~ 160 KiB
  *   key exchange state only during a kex                       ~ 1 KiB
+ *   with TLS: struct tls (BearSSL engine, both record buffers) ~ 50 KiB
  * Per channel:
  *   struct chan                                               ~ 160 B
  *   SOCKS handshake state, freed when the stream opens        ~ 540 B
  *   queue towards a slow local reader: allocated only while data waits,
- *   bounded by the window we grant (ALK_WINDOW), freed when drained.
+ *   bounded by the window we granted, freed when drained.
  * So an idle stream costs a struct chan and its socket; a stalled stream
- * costs at most ALK_WINDOW more.
+ * costs at most ALK_WINDOW more. And all streams together: the windows we
+ * grant are drawn from one budget (ALK_WINDOW_BUDGET, --window-budget), so
+ * what stalled readers can make us hold is at most the budget, or
+ * ALK_WIN_MIN per stream where there are more streams than the budget
+ * covers; windows reopen only as the local side drains (ch_grantable).
  */
 #define ALK_PKT_MAX 35000          /* RFC 4253 6.1: packet_length we accept */
 #define ALK_PAYLOAD_MAX 32768      /* RFC 4253 6.1: payload we must accept */
 #define ALK_CHAN_MAXPKT 32768      /* max data per CHANNEL_DATA we announce */
-#define ALK_WINDOW (2u << 20)      /* receive window we grant per channel */
+#define ALK_WINDOW (2u << 20)      /* receive window we grant per channel, at most */
+#define ALK_WIN_MIN (32u << 10)    /* ... and at least, whatever the budget says */
+#define ALK_WINDOW_BUDGET (64ull << 20) /* all channels' windows together (--window-budget) */
 #define ALK_IBUF (128u << 10)      /* SSH input buffer: several packets per read */
 #define ALK_OBUF_HIGH (128u << 10) /* stop reading local sockets above this */
 #define ALK_OBUF_MAX (1u << 20)    /* stop reading the peer above this */
@@ -93,7 +100,11 @@
 #define ALK_HANDSHAKE_TIMEOUT_MS 30000
 #define ALK_REKEY_BYTES (1ull << 30) /* spec 2: rekey after 1 GiB ... */
 #define ALK_REKEY_MS (3600ll * 1000) /* ... or one hour */
-#define ALK_KEEPALIVE_COUNT 3        /* unanswered keepalives before the peer is dead */
+#define ALK_KEEPALIVE_SECS 30        /* default --keepalive ... */
+#define ALK_KEEPALIVE_COUNT 3        /* ... and --keepalive-count: dead after (3 + 1) x 30 s */
+#define ALK_RETRY_MIN_MS 1000        /* client: first reconnection after 0.5-1 s, */
+#define ALK_RETRY_MAX_MS 60000       /* doubling up to 30-60 s (jitter: the upper half) */
+#define ALK_OUTAGE_WAIT_MS 20000     /* a stream asked for while reconnecting waits this long */
 
 #define ALK_ID_STRING "SSH-2.0-alknet_" ALK_VERSION
 #define ALK_USER_DEFAULT "alknet"
@@ -3229,6 +3240,20 @@ static int net_resolve(const char *host, unsigned port, struct net_addrs *out, c
     return out->n ? 0 : -1;
 }
 
+/* Out of descriptors or buffers: a reason to wait, not a fault of the peer.
+ * Says so once per minute at most. */
+static int net_out_of_fds(int e)
+{
+    static int64_t said;
+    if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) return 0;
+    int64_t t = now_ms();
+    if (!said || t - said >= 60000) {
+        LOG(L_WARN, 0, "out of resources: %s (raise ulimit -n?)", strerror(e));
+        said = t;
+    }
+    return 1;
+}
+
 /* Starts a non-blocking connect(); the socket, or -1 with errno set. */
 static int net_connect(const struct sockaddr_storage *ss)
 {
@@ -6084,6 +6109,9 @@ struct ssh {
     unsigned ka_out;                /* keepalives sent and not yet answered */
     int64_t t_ka;                   /* when the last keepalive went out */
     int64_t grace_ms, keepalive_ms; /* time to get authenticated; keepalive interval (0: off) */
+    unsigned ka_count;              /* unanswered keepalives that mean the peer is gone */
+    uint64_t rekey_bytes;           /* our own rekey after this many bytes either way, */
+    int64_t rekey_ms;               /* or this long (--rekey-limit) */
     char peer[64];                  /* "addr:port" */
     uint64_t rx_total, tx_total;
 };
@@ -6101,6 +6129,9 @@ static struct ssh *tp_new(int fd, int server, const char *peer)
     c->t_start = c->t_rx = c->t_kex = now_ms();
     c->ver = ALK_ID_STRING;
     c->grace_ms = ALK_HANDSHAKE_TIMEOUT_MS;
+    c->ka_count = ALK_KEEPALIVE_COUNT;
+    c->rekey_bytes = ALK_REKEY_BYTES;
+    c->rekey_ms = ALK_REKEY_MS;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     return c;
 }
@@ -7441,7 +7472,6 @@ static struct chan *ch_new(int rfd, int wfd, enum ch_kind kind)
 {
     struct chan *ch = xcalloc(1, sizeof *ch);
     ch->rfd = rfd, ch->wfd = wfd, ch->kind = (uint8_t)kind;
-    ch->win = ALK_WINDOW;
     if (ev.nch == ev.capch) {
         ev.capch = ev.capch ? ev.capch * 2 : 64;
         ev.ch = xrealloc(ev.ch, ev.capch * sizeof *ev.ch);
@@ -7449,6 +7479,28 @@ static struct chan *ch_new(int rfd, int wfd, enum ch_kind kind)
     ch->idx = ev.nch;
     ev.ch[ev.nch++] = ch;
     return ch;
+}
+
+/*
+ * The window budget (SECTION 1): win_held is what all channels may still be
+ * sent plus what waits in their queues, counted afresh every pass by
+ * ev_build and kept current by each grant within the pass.
+ */
+static uint64_t win_budget = ALK_WINDOW_BUDGET, win_held;
+
+/* How much of `want` more window the budget lets ch have now: whatever is
+ * left, but never so little that ch holds less than ALK_WIN_MIN. */
+static uint32_t ch_grantable(const struct chan *ch, uint32_t want)
+{
+    uint64_t mine = (uint64_t)ch->win + ch->q.len;
+    uint64_t g = MIN((uint64_t)want, win_held < win_budget ? win_budget - win_held : 0);
+    if (mine + g < ALK_WIN_MIN) g = MIN((uint64_t)want, ALK_WIN_MIN - mine);
+    return (uint32_t)g;
+}
+static void ch_grant_initial(struct chan *ch)
+{
+    ch->win = ch_grantable(ch, ALK_WINDOW);
+    win_held += ch->win;
 }
 
 static const char *ch_name(const struct chan *ch)
@@ -7572,6 +7624,7 @@ static void ch_send_open(struct chan *ch, struct ssh *c)
     char oh[64] = "127.0.0.1";
     unsigned op = 0;
     if (ch->orig[0]) net_split(ch->orig, oh, sizeof oh, &op, NULL, 0);
+    ch_grant_initial(ch);
     struct wr w = tp_begin(c, 64 + strlen(ch->host) + strlen(oh));
     wr_u8(&w, MSG_CHANNEL_OPEN);
     wr_cstr(&w, "direct-tcpip");
@@ -7643,6 +7696,7 @@ static void ch_confirm(struct chan *ch)
 {
     /* RFC 4254 5.1: byte 91, uint32 recipient, uint32 sender, uint32 window, uint32 max packet */
     struct ssh *c = ch->c;
+    ch_grant_initial(ch);
     struct wr w = tp_begin(c, 17);
     wr_u8(&w, MSG_CHANNEL_OPEN_CONFIRMATION);
     wr_u32(&w, ch->peer);
@@ -7707,6 +7761,10 @@ static void ch_dest_next(struct chan *ch)
     /* strerror's words ("Connection refused", "No route to host", ...) are
      * what the client maps to SOCKS replies */
     strfmt(why, sizeof why, "%s", strerror(d->err ? d->err : ETIMEDOUT));
+    if (net_out_of_fds(d->err)) {
+        ch_refuse(ch, OPEN_NO_RESOURCE, why);
+        return;
+    }
     ch_refuse(ch, OPEN_CONNECT_FAILED, why);
 }
 
@@ -7835,8 +7893,10 @@ static void ch_service(struct chan *ch)
         return;
     }
     if (ch->st <= CH_3_OPENING && ch->deadline && ev.now >= ch->deadline) {
-        LOG(L_INFO, c ? c->id : 0, "stream %s: %s timed out", ch_name(ch),
-            ch->st == CH_1_SOCKS ? "SOCKS handshake" : "channel open");
+        LOG(L_INFO, c ? c->id : 0, "stream %s: %s", ch_name(ch),
+            ch->st == CH_1_SOCKS   ? "SOCKS handshake timed out"
+            : ch->st == CH_2_WAIT ? "no connection to the server in time"
+                                  : "channel open timed out");
         /* no answer to our open: TTL expired; no transport at all: failure */
         if (ch->kind == CK_SOCKS && ch->st > CH_1_SOCKS)
             sx_reply(ch, ch->st == CH_3_OPENING ? 6 : 1);
@@ -7855,15 +7915,20 @@ static void ch_service(struct chan *ch)
     if (c && ch->st == CH_4_OPEN) {
         if (ch->sx) sx_flush_early(ch);
         if (ch->kind == CK_ECHO) ch_echo(ch);
-        if (ch->owed >= ALK_WINDOW / 4 && !ch->sent_close && !ch->rcvd_close) {
+        /* consumed bytes go back to the peer in quarters of a window, or
+         * in what the budget allows once the window runs low */
+        uint32_t g = ch->owed ? ch_grantable(ch, ch->owed) : 0;
+        if (g && (g >= ALK_WINDOW / 4 || ch->win < ALK_WIN_MIN) && !ch->sent_close &&
+            !ch->rcvd_close) {
             /* RFC 4254 5.2: uint32 recipient channel, uint32 bytes to add */
             struct wr w = tp_begin(c, 9);
             wr_u8(&w, MSG_CHANNEL_WINDOW_ADJUST);
             wr_u32(&w, ch->peer);
-            wr_u32(&w, ch->owed);
+            wr_u32(&w, g);
             tp_end(c, &w);
-            ch->win += ch->owed;
-            ch->owed = 0;
+            ch->win += g;
+            ch->owed -= g;
+            win_held += g;
         }
         if (ch->rcvd_eof && ch->q.len == 0 && !ch->wr_done) {
             if (ch->kind == CK_STDIO)
@@ -8607,11 +8672,7 @@ static void lsn_accept(struct lsn *l)
         int fd = accept(l->fd, (struct sockaddr *)&ss, &sl);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (!l->pause_until)
-                    LOG(L_WARN, 0, "%s: cannot accept: %s; pausing", l->name, strerror(errno));
-                l->pause_until = ev.now + 500;
-            }
+            if (net_out_of_fds(errno)) l->pause_until = ev.now + 500; /* then try again */
             return;
         }
         l->pause_until = 0;
@@ -8846,19 +8907,18 @@ static void tp_service(struct ssh *c)
         ev_deadline(limit);
         return;
     }
-    if (!c->kx && (c->tx.bytes >= ALK_REKEY_BYTES || c->rx.bytes >= ALK_REKEY_BYTES ||
-                   ev.now - c->t_kex >= ALK_REKEY_MS))
+    if (!c->kx && (c->tx.bytes >= c->rekey_bytes || c->rx.bytes >= c->rekey_bytes ||
+                   ev.now - c->t_kex >= c->rekey_ms))
         kex_start(c);
-    ev_deadline(c->t_kex + ALK_REKEY_MS);
+    ev_deadline(c->t_kex + c->rekey_ms);
     if (c->keepalive_ms) {
         int64_t due = MAX(c->t_rx, c->t_ka) + c->keepalive_ms;
         if (ev.now >= due) {
-            if (c->ka_out >= ALK_KEEPALIVE_COUNT) {
+            if (c->ka_out >= c->ka_count) {
                 tp_fail(c, -E_TIMEOUT,
-                        "%s did not answer %d keepalives in %lld s: the peer or the "
-                        "path is dead",
-                        c->peer, ALK_KEEPALIVE_COUNT,
-                        (long long)c->keepalive_ms * ALK_KEEPALIVE_COUNT / 1000);
+                        "nothing from %s for %lld s (%u keepalives unanswered): the peer or "
+                        "the path is dead",
+                        c->peer, (long long)(ev.now - c->t_rx) / 1000, c->ka_count);
                 return;
             }
             struct wr w = tp_begin(c, 64);
@@ -8880,6 +8940,9 @@ static void ev_build(void)
     evp.wake = 0;
     ev.now = now_ms();
     ev_add(ev.sig[0], POLLIN, K_SIG, NULL);
+    win_held = 0;
+    for (size_t i = 0; i < ev.nch; i++)
+        if (!ev.ch[i]->dead) win_held += ev.ch[i]->win + ev.ch[i]->q.len;
     role->service();
     /* connections flush first: streams decide whether they may read by how
      * full the output queue is (tp_can_send_data), and must see it as poll
@@ -9117,8 +9180,25 @@ static void ev_on_signal(int sig)
     errno = e;
 }
 
+/* poll() has no FD_SETSIZE: a tunnel takes every descriptor the hard limit
+ * allows (5,000 streams need 5,000 on each end); a -- COMMAND gets the
+ * limit it would have had. */
+static struct rlimit ev_nofile0;
+static void ev_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    ev_nofile0 = rl;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static int ev_init(void)
 {
+    ev_raise_nofile();
     if (pipe(ev.sig) != 0) return -1;
     net_nonblock(ev.sig[0]);
     net_nonblock(ev.sig[1]);
@@ -9127,7 +9207,7 @@ static int ev_init(void)
     sa.sa_handler = ev_on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGUSR1};
+    int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2, SIGHUP};
     for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
         sigaction(sigs[i], &sa, NULL);
     return 0;
@@ -9185,7 +9265,13 @@ struct cfg {
     int accept_new, check;
     char *socks_user, *socks_pass;
     char *ciphers;
-    unsigned keepalive; /* seconds; 0 = off */
+    unsigned keepalive;       /* seconds; 0 = off */
+    unsigned keepalive_count; /* unanswered ones that end the connection */
+    int keepalive_given;
+    uint64_t rekey_bytes; /* --rekey-limit SIZE [SECS]; 0: the defaults */
+    unsigned rekey_secs;
+    uint64_t window_budget; /* --window-budget; 0: the default */
+    int no_reconnect;
     int tls;            /* --tls */
     char *sni, *tls_ca, *tls_pin, *alpn, *proxy;
     int sni_given;        /* --sni "" means none */
@@ -9208,6 +9294,15 @@ struct cfg {
 };
 static struct cfg cfg;
 
+/* What the command line says about every connection, in either role. */
+static void tp_apply_cfg(struct ssh *c)
+{
+    c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
+    c->ka_count = cfg.keepalive_count;
+    if (cfg.rekey_bytes) c->rekey_bytes = cfg.rekey_bytes;
+    if (cfg.rekey_secs) c->rekey_ms = (int64_t)cfg.rekey_secs * 1000;
+}
+
 static struct {
     struct ssh *c;              /* the transport, while there is one */
     struct addrinfo *ai, *next; /* addresses of the server to try */
@@ -9216,7 +9311,12 @@ static struct {
     char cerr[160];   /* last connect error */
     char target[300]; /* "host:port" for messages */
     int ready;        /* authenticated (once) */
-    int lost;         /* the connection ended after that */
+    int up;           /* the transport we have now is authenticated */
+    int lost;         /* the connection ended after that, and is not back */
+    int64_t t_lost;   /* since when */
+    unsigned attempt; /* reconnection attempts since */
+    int64_t retry_at; /* the next one, or 0 */
+    int64_t backoff;  /* its base delay in ms, doubling to ALK_RETRY_MAX_MS */
     int done;         /* finished: exit with `code` */
     int code;
     struct key id;
@@ -9266,6 +9366,36 @@ static int cl_exit_for(const struct ssh *c)
     }
 }
 
+/*
+ * Reconnection (spec 4): after the connection was up once, a long-running
+ * client (-D, -L, a command) keeps its listeners and tries again after
+ * 0.5-1 s, then after twice as long each time up to 30-60 s; SIGHUP or
+ * SIGUSR2 makes it try at once. -W, --check and --no-reconnect end instead.
+ */
+static int cl_may_reconnect(void) { return !cfg.no_reconnect && !cfg.check && !cfg.stdio_host; }
+
+static void cl_retry_later(const char *why)
+{
+    cl.backoff = cl.backoff ? MIN(cl.backoff * 2, ALK_RETRY_MAX_MS) : ALK_RETRY_MIN_MS;
+    int64_t wait = cl.backoff / 2 + rnd_below((uint32_t)(cl.backoff / 2) + 1);
+    cl.retry_at = ev.now + wait;
+    LOG(L_INFO, 0, "%s; trying again in %lld.%lld s", why, (long long)wait / 1000,
+        (long long)wait % 1000 / 100);
+}
+
+/* The server could not be reached: exit 3, or try again later. */
+static void cl_unreachable(const char *why)
+{
+    if (cl.lost && cl_may_reconnect()) {
+        char b[400];
+        strfmt(b, sizeof b, "reconnection attempt %u failed: %s", cl.attempt, why);
+        cl_retry_later(b);
+        return;
+    }
+    say("%s", why);
+    cl_finish(ALK_EXIT_UNREACH);
+}
+
 /* Starts connect() to the next address; on running out, gives up. */
 static void cl_connect_next(void)
 {
@@ -9286,12 +9416,14 @@ static void cl_connect_next(void)
         snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
         close(fd);
     }
+    char why[600];
     if (cfg.proxy)
-        say("cannot connect to the proxy %s (for %s): %s", cl.pxc.shown, cl.target,
-            cl.cerr[0] ? cl.cerr : "no address");
+        strfmt(why, sizeof why, "cannot connect to the proxy %s (for %s): %s", cl.pxc.shown,
+               cl.target, cl.cerr[0] ? cl.cerr : "no address");
     else
-        say("cannot connect to %s: %s", cl.target, cl.cerr[0] ? cl.cerr : "no address");
-    cl_finish(ALK_EXIT_UNREACH);
+        strfmt(why, sizeof why, "cannot connect to %s: %s", cl.target,
+               cl.cerr[0] ? cl.cerr : "no address");
+    cl_unreachable(why);
 }
 
 /* The TCP connection is up: start SSH on it. */
@@ -9314,7 +9446,7 @@ static void cl_connected(int fd)
     c->known_hosts2 = cl.known_hosts2[0] ? cl.known_hosts2 : NULL;
     c->accept_new = cfg.accept_new;
     c->grace_ms = ALK_HANDSHAKE_TIMEOUT_MS;
-    c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
+    tp_apply_cfg(c);
     if (cfg.tls) {
         /* SNI: --sni, else the host name (RFC 6066 3: never an IP address) */
         uint8_t a[16];
@@ -9351,6 +9483,9 @@ static void cl_spawn(void)
         signal(SIGTERM, SIG_DFL);
         signal(SIGCHLD, SIG_DFL);
         signal(SIGUSR1, SIG_DFL);
+        signal(SIGUSR2, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        if (ev_nofile0.rlim_cur) setrlimit(RLIMIT_NOFILE, &ev_nofile0);
         setenv("ALL_PROXY", proxy, 1);
         setenv("all_proxy", proxy, 1);
         execvp(cfg.command[0], cfg.command);
@@ -9373,9 +9508,11 @@ static void cl_conn_ready(void)
         if (r == 0) return;
         cl.cfd = -1;
         if (r < 0) {
-            say("cannot reach %s: %s", cl.target, cl.px->why);
+            char why[600];
+            strfmt(why, sizeof why, "cannot reach %s: %s", cl.target, cl.px->why);
             close(fd);
-            cl_finish(ALK_EXIT_UNREACH);
+            wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+            cl_unreachable(why);
             return;
         }
         wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
@@ -9407,11 +9544,47 @@ static void cl_conn_ready(void)
 static void cl_service(void)
 {
     struct ssh *c = cl.c;
+    int open = c && c->ph == TP_4_OPEN;
+    if (cl.lost && !open) {
+        /* no transport: a stream that wants one fails at once, or waits a
+         * bounded time for the reconnection */
+        for (size_t i = 0; i < ev.nch; i++) {
+            struct chan *ch = ev.ch[i];
+            if (ch->st != CH_2_WAIT || ch->dead) continue;
+            if (!cl_may_reconnect()) {
+                if (ch->kind == CK_SOCKS) sx_reply(ch, 1);
+                ch->failed = 1;
+                ch_finish(ch, 1);
+            } else if (!ch->deadline || ch->deadline > ev.now + ALK_OUTAGE_WAIT_MS) {
+                ch->deadline = ev.now + ALK_OUTAGE_WAIT_MS;
+            }
+        }
+    }
+    if (!c && cl.retry_at && !cl.done) {
+        if (ev.now < cl.retry_at) {
+            ev_deadline(cl.retry_at);
+            return;
+        }
+        cl.retry_at = 0;
+        cl.attempt++;
+        LOG(L_INFO, 0, "reconnecting to %s (attempt %u)", cl.target, cl.attempt);
+        cl.cerr[0] = 0;
+        cl.next = cl.ai;
+        cl_connect_next(); /* a connect() under way now, or the next retry set */
+        if (cl.retry_at) {
+            ev_deadline(cl.retry_at);
+            return;
+        }
+    }
     if (cl.cfd >= 0) {
         if (ev.now >= cl.cdeadline && cl.px) {
-            say("cannot reach %s: proxy %s: no answer within %d s", cl.target, cl.pxc.shown,
-                ALK_CONNECT_TIMEOUT_MS / 1000);
-            cl_finish(ALK_EXIT_UNREACH);
+            char why[600];
+            strfmt(why, sizeof why, "cannot reach %s: proxy %s: no answer within %d s", cl.target,
+                   cl.pxc.shown, ALK_CONNECT_TIMEOUT_MS / 1000);
+            close(cl.cfd);
+            cl.cfd = -1;
+            wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+            cl_unreachable(why);
             return;
         }
         if (ev.now >= cl.cdeadline) {
@@ -9426,17 +9599,14 @@ static void cl_service(void)
         }
         return;
     }
-    if (cl.lost) {
-        /* no transport any more: a stream that wants one gets a clean failure */
-        for (size_t i = 0; i < ev.nch; i++) {
-            struct chan *ch = ev.ch[i];
-            if (ch->st != CH_2_WAIT || ch->dead) continue;
-            if (ch->kind == CK_SOCKS) sx_reply(ch, 1);
-            ch->failed = 1;
-            ch_finish(ch, 1);
-        }
+    if (!open) return;
+    if (!cl.up) {
+        cl.up = 1;
+        if (cl.lost)
+            LOG(L_INFO, c->id, "reconnected to %s after %lld s (attempt %u)", cl.target,
+                (long long)(ev.now - cl.t_lost) / 1000, cl.attempt);
+        cl.lost = 0, cl.attempt = 0, cl.backoff = 0;
     }
-    if (!c || c->ph != TP_4_OPEN) return;
     if (!cl.ready) {
         cl.ready = 1;
         if (cfg.check) {
@@ -9459,21 +9629,36 @@ static void cl_service(void)
 /* The transport ended (reaped). */
 static void cl_lost(struct ssh *c)
 {
+    int was_up = cl.up;
     cl.c = NULL;
+    cl.up = 0;
     if (cl.done) {
         ev.quit = 1;
         return;
     }
-    if (!cl.ready) {
-        const char *what = c->err == -E_HOSTKEY ? "host key not trusted"
-                           : c->err == -E_AUTH  ? "authentication refused"
-                                                : "connection failed";
+    const char *what = c->err == -E_HOSTKEY ? "host key not trusted"
+                       : c->err == -E_AUTH  ? "authentication refused"
+                                            : "connection failed";
+    /* a host key or a key the server no longer takes is for a person to
+     * fix, not for retrying; anything else on the way up is retried */
+    if (!cl.ready || (!was_up && (c->err == -E_HOSTKEY || c->err == -E_AUTH))) {
         say("%s: %s: %s", cl.target, what, c->why);
         cl_finish(cl_exit_for(c));
         return;
     }
+    if (!was_up) { /* a reconnection attempt that did not make it */
+        char why[600];
+        strfmt(why, sizeof why, "%s: %s: %s", cl.target, what, c->why);
+        cl_unreachable(why);
+        return;
+    }
     say("lost the connection to %s: %s", cl.target, c->why);
-    cl.lost = 1;              /* streams waiting now, or arriving later, fail at once */
+    cl.lost = 1; /* streams waiting now, or arriving later, wait or fail (cl_service) */
+    cl.t_lost = ev.now;
+    if (cl_may_reconnect()) {
+        cl_retry_later("streams that were open have been reset");
+        return;
+    }
     if (cl.child > 0) return; /* the command decides when we are done */
     cl_finish(ALK_EXIT_UNREACH);
 }
@@ -9496,10 +9681,23 @@ static void cl_on_signal(int sig)
         }
         LOG(L_INFO, 0, "signal %d: exiting", sig);
         cl_finish(ALK_EXIT_OK);
+    } else if (sig == SIGHUP || sig == SIGUSR2) {
+        if (!cl_may_reconnect()) {
+            if (sig == SIGUSR2) return;
+            LOG(L_INFO, 0, "signal %d: exiting", sig); /* a hangup, as for ssh */
+            if (cl.child > 0) kill(cl.child, SIGHUP);
+            cl_finish(ALK_EXIT_OK);
+        } else if (cl.retry_at) {
+            LOG(L_INFO, 0, "signal %d: reconnecting now", sig);
+            cl.retry_at = ev.now, cl.backoff = 0;
+        } else {
+            LOG(L_INFO, 0, "signal %d: %s", sig,
+                cl.up ? "connected; nothing to do" : "a connection attempt is under way");
+        }
     } else if (sig == SIGUSR1) {
         struct ssh *c = cl.c;
         LOG(L_INFO, 0, "status: %s, %zu streams, %llu bytes out, %llu in",
-            !c ? "not connected" : tp_phase_name[c->ph], ev.nch,
+            !c ? (cl.retry_at ? "reconnecting" : "not connected") : tp_phase_name[c->ph], ev.nch,
             c ? (unsigned long long)c->tx_total : 0ull, c ? (unsigned long long)c->rx_total : 0ull);
         ch_dump();
     }
@@ -9718,6 +9916,10 @@ enum opt_id {
     O_FALLBACK,
     O_BANNER,
     O_OUTBOUND,
+    O_KEEPALIVE_COUNT,
+    O_REKEY_LIMIT,
+    O_WINDOW_BUDGET,
+    O_NO_RECONNECT,
     O_COUNT
 };
 struct opt {
@@ -9790,7 +9992,17 @@ static const struct opt opts[] = {
     {O_CIPHERS, 'c', "ciphers", "C1[,C2...]", C_CONNECT | C_SERVE,
      "cipher preference (default: the fastest for this CPU first)"},
     {O_KEEPALIVE, 0, "keepalive", "SECS", C_CONNECT | C_SERVE,
-     "probe the peer after SECS idle; 3 unanswered probes end the connection (0: off)"},
+     "probe the peer after SECS of silence (default 30; 0: off)"},
+    {O_KEEPALIVE_COUNT, 0, "keepalive-count", "N", C_CONNECT | C_SERVE,
+     "unanswered probes that end the connection (default 3): a dead path is noticed "
+     "within (N + 1) x SECS"},
+    {O_REKEY_LIMIT, 0, "rekey-limit", "SIZE [SECS]", C_CONNECT | C_SERVE,
+     "start a new key exchange after SIZE bytes either way (K, M, G) or SECS "
+     "(s, m, h suffixes; default 1G 1h)"},
+    {O_WINDOW_BUDGET, 0, "window-budget", "SIZE", C_CONNECT | C_SERVE,
+     "most data all streams together may hold for slow readers (default 64M)"},
+    {O_NO_RECONNECT, 0, "no-reconnect", NULL, C_CONNECT,
+     "exit when the connection to the server is lost, instead of reconnecting"},
     {O_VERBOSE, 'v', "verbose", NULL, C_CONNECT | C_SERVE,
      "more detail in the log (-vv: even more)"},
     {O_QUIET, 'q', "quiet", NULL, C_CONNECT | C_SERVE, "log errors only"},
@@ -9912,6 +10124,27 @@ static int cfg_uint(const char *v, unsigned max, unsigned *out)
     return 0;
 }
 
+/* "16M", "1G", "4096" (bytes: K, M, G, T are powers of 1024), or with
+ * bytes = 0 a time: "90", "90s", "15m", "1h" in seconds. */
+static int cfg_size(const char *v, int bytes, uint64_t *out)
+{
+    char *end;
+    if (*v < '0' || *v > '9') return -1;
+    unsigned long long x = strtoull(v, &end, 10);
+    static const char bu[] = "KMGT", tu[] = "smh";
+    static const unsigned tmul[] = {1, 60, 3600};
+    unsigned shift = 0, mul = 1;
+    if (*end) {
+        const char *u = strchr(bytes ? bu : tu, *end);
+        if (!u || end[1]) return -1;
+        if (bytes) shift = 10 * (unsigned)(u - bu + 1);
+        else mul = tmul[u - tu];
+    }
+    if (x > ((~0ull >> 24) >> shift) / mul) return -1; /* under 2^40: no overflow */
+    *out = ((uint64_t)x << shift) * mul;
+    return 0;
+}
+
 /* Applies one option. Returns NULL, or what is wrong with the value. */
 static const char *cfg_apply(const struct opt *o, const char *v)
 {
@@ -10000,6 +10233,37 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_KEEPALIVE:
         if (cfg_uint(v, 86400, &u) != 0) return "expected seconds (0-86400)";
         cfg.keepalive = u;
+        cfg.keepalive_given = 1;
+        break;
+    case O_KEEPALIVE_COUNT:
+        if (cfg_uint(v, 100, &u) != 0 || u == 0) return "expected a count (1-100)";
+        cfg.keepalive_count = u;
+        break;
+    case O_REKEY_LIMIT: {
+        /* as OpenSSH's RekeyLimit: a size, then optionally a time */
+        uint64_t b, t = 0;
+        snprintf(tmp, sizeof tmp, "%s", v);
+        char *sp = tmp + strcspn(tmp, " \t");
+        if (*sp) *sp++ = 0;
+        sp += strspn(sp, " \t");
+        if (cfg_size(tmp, 1, &b) != 0 || b < 16384 || b > (1ull << 40))
+            return "expected SIZE [SECS]: a size from 16K to 1T (suffix K, M, G or T), then "
+                   "optionally a time from 10 s to 24 h (suffix s, m or h)";
+        if (*sp && (cfg_size(sp, 0, &t) != 0 || t < 10 || t > 86400))
+            return "expected SIZE [SECS]: a time from 10 s to 24 h (suffix s, m or h)";
+        cfg.rekey_bytes = b;
+        cfg.rekey_secs = (unsigned)t;
+        break;
+    }
+    case O_WINDOW_BUDGET: {
+        uint64_t b;
+        if (cfg_size(v, 1, &b) != 0 || b < (1u << 20) || b > (1ull << 40))
+            return "expected a size from 1M to 1T (suffix K, M, G or T)";
+        cfg.window_budget = b;
+        break;
+    }
+    case O_NO_RECONNECT:
+        cfg.no_reconnect = 1;
         break;
     case O_VERBOSE:
         cfg.verbose++;
@@ -10363,6 +10627,9 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
         if (!cfg.login_grace) cfg.login_grace = 30;
         if (!cfg.max_channels) cfg.max_channels = 16384;
     }
+    if (!cfg.keepalive_given) cfg.keepalive = ALK_KEEPALIVE_SECS;
+    if (!cfg.keepalive_count) cfg.keepalive_count = ALK_KEEPALIVE_COUNT;
+    if (cfg.window_budget) win_budget = cfg.window_budget;
     if (!cfg.ciphers) {
         char def[160];
         ci_default_list(def, sizeof def);
@@ -10853,7 +11120,7 @@ static void sv_accept(int fd, const struct sockaddr *peer, int tls)
     c->ciphers = cfg.ciphers;
     c->grace_ms = (int64_t)cfg.login_grace * 1000;
     c->gate_until = ev.now + MIN(GATE_SILENT_MS + rnd_below(GATE_JITTER_MS), c->grace_ms);
-    c->keepalive_ms = (int64_t)cfg.keepalive * 1000;
+    tp_apply_cfg(c);
     c->max_channels = cfg.max_channels;
     ev_add_conn(c);
     LOG(L_DEBUG, c->id, "%s: new %s visitor", name, tls ? "TLS" : "plain");
@@ -11045,12 +11312,6 @@ static int sv_run(void)
         say("cannot create a pipe: %s", strerror(errno));
         return ALK_EXIT_FAIL;
     }
-    struct sigaction sa; /* SIGHUP: reload (the client leaves it at its default) */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = ev_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGHUP, &sa, NULL);
     if (!cfg.nlst && !cfg.ntlst) {
         cfg.lst = xcalloc(1, sizeof *cfg.lst);
         cfg.lst[0].lhost = xstrdup("0.0.0.0");

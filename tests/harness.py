@@ -48,6 +48,8 @@ def _binary(var, default):
 ALKNET = _binary("ALKNET", "alknet")
 BLAST = _binary("BLAST", "build/blast")
 UNIT = _binary("UNIT", "build/unit")
+# alknet under ASan or valgrind: memory and CPU figures are the tool's, not ours
+INSTRUMENTED = "asan" in ALKNET or "valgrind" in ALKNET
 SSHD = "/usr/sbin/sshd"
 
 

@@ -303,9 +303,9 @@ def test_refused_destination_reply(t):
 
 
 def test_connection_lost_while_command_runs(t):
-    """The server goes away while the wrapped command runs: its next request
-    through the tunnel fails at once with a SOCKS error (no hang), and
-    alknet still exits with the command's own status."""
+    """--no-reconnect: the server goes away while the wrapped command runs:
+    its next request through the tunnel fails at once with a SOCKS error (no
+    hang), and alknet still exits with the command's own status."""
     sshd = t.sshd()
     key = sshd.new_client_key()
     http = t.http({"/a": b"first\n"})
@@ -314,7 +314,7 @@ def test_connection_lost_while_command_runs(t):
     script = (f"curl -sS -f -o /dev/null {url} && touch {d}/ready; "
               f"while [ ! -f {d}/go ]; do sleep 0.05; done; "
               f"curl -sS -o /dev/null --max-time 20 {url}; echo $? > {d}/second; exit 3")
-    p = t.proc([ALKNET] + connect_args(sshd, key, "--", "sh", "-c", script), name="alknet")
+    p = t.proc([ALKNET] + connect_args(sshd, key, "--no-reconnect", "--", "sh", "-c", script), name="alknet")
     deadline = time.monotonic() + 20
     while not os.path.exists(f"{d}/ready"):
         check(p.alive() and time.monotonic() < deadline, "first request did not succeed:\n" +
