@@ -12,7 +12,9 @@ anything), skips with `raise harness.Skip("why")`, and has a time limit: its
 Each test runs in a child process of its own; when it ends, passes or
 hangs, everything it started is killed.  Its workdir is removed on success
 and kept on failure (the path is printed with the failure).  Output: one line
-per test, then "N skipped", then exactly "N passed, N failed" as the last line.
+per test (with what a passing test printed, its measurements, indented
+below it), then "N skipped", then exactly "N passed, N failed" as the last
+line.
 Exit status 0 only if nothing failed.
 """
 
@@ -220,6 +222,11 @@ def run_one(name, modname, funcname, limit):
     status = result["status"]
     if status == "PASS":
         lines = [f"PASS {name} ({elapsed:.1f}s)"]
+        try:  # what the test printed (its measurements), at most 10 lines
+            with open(os.path.join(wd, OUTPUT), errors="replace") as f:
+                lines += ["  " + x.rstrip() for x in f.read().splitlines()[-10:] if x.strip()]
+        except OSError:
+            pass
     elif status == "SKIP":
         lines = [f"SKIP {name}: {result['reason']}"]
     else:
