@@ -6,7 +6,8 @@ set -eu
 PKGS="make gcc libc6-dev libbearssl-dev
       clang libclang-rt-dev valgrind
       openssh-server openssh-client openssl curl python3 microsocks
-      tinyproxy-bin nmap"
+      tinyproxy-bin nmap
+      iproute2 iptables util-linux"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
