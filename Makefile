@@ -46,8 +46,8 @@ $(STAMP):
 alknet: $(SRC) $(BR_LIB) $(STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(BR_CPPFLAGS) -o $@ alknet.c $(LDFLAGS) $(BR_LIBS)
 
-UNITS = unit unit_policy unit_dns unit_tls unit_proxy
-$(UNITS:%=$(B)/%): $(B)/%: tests/%.c tests/unit.h $(SRC) $(BR_LIB) $(STAMP)
+UNITS = unit unit_policy unit_dns unit_tls unit_proxy unit_abuse
+$(UNITS:%=$(B)/%): $(B)/%: tests/%.c tests/unit.h tests/fuzz/fuzz.h $(SRC) $(BR_LIB) $(STAMP)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) -g $(BR_CPPFLAGS) -o $@ $< $(LDFLAGS) $(BR_LIBS)
 
@@ -67,7 +67,7 @@ SANCC ?= clang
 $(B)/asan/alknet: $(SRC) $(BR_LIB)
 	@mkdir -p $(B)/asan
 	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ alknet.c $(BR_LIBS)
-$(UNITS:%=$(B)/asan/%): $(B)/asan/%: tests/%.c tests/unit.h $(SRC) $(BR_LIB)
+$(UNITS:%=$(B)/asan/%): $(B)/asan/%: tests/%.c tests/unit.h tests/fuzz/fuzz.h $(SRC) $(BR_LIB)
 	@mkdir -p $(B)/asan
 	$(SANCC) $(WARN) $(SAN) $(BR_CPPFLAGS) -o $@ $< $(BR_LIBS)
 

@@ -51,3 +51,11 @@ def test_unit_proxy():
     RFC 1929, HTTP CONNECT with Basic) in every split, replies captured from
     microsocks and tinyproxy, and the stealth gate's plain-TCP judge."""
     _run("unit_proxy")
+
+
+def test_unit_abuse():
+    """tests/unit_abuse.c: a logged-in peer that overflows a window past
+    2^32-1, sends beyond its window, names channels never opened or sends a
+    2 GiB packet is disconnected with a reason naming it, while a second
+    connection beside it keeps echoing; a 2^32-1 maximum packet works."""
+    _run("unit_abuse")

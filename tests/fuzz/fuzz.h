@@ -6,7 +6,9 @@
  *
  * Each target may also be built with -DFUZZ_SEEDS, which replaces libFuzzer
  * with a main() that writes the target's generated seed inputs into a
- * directory (tests/fuzz/make_corpus.py does that).
+ * directory (tests/fuzz/make_corpus.py does that). -DFUZZ_UNIT gives a
+ * unit test program the same world and session builders, with a main of
+ * its own (tests/unit_abuse.c).
  */
 #define ALKNET_NO_MAIN
 #define ALKNET_FUZZ
@@ -27,6 +29,9 @@ static ALK_UNUSED void fz_log(void)
     if (!role) role = &fz_nop_role;
 }
 
+#if defined(FUZZ_SEEDS) || defined(FUZZ_UNIT)
+#define FZ_BUILDERS
+#endif
 #ifdef FUZZ_SEEDS
 static void fz_seeds(const char *dir);
 static void fz_write(const char *dir, const char *name, const void *p, size_t n)
@@ -52,7 +57,7 @@ int main(int argc, char **argv)
     fz_seeds(argv[1]);
     return 0;
 }
-#else
+#elif !defined(FUZZ_UNIT)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif
 
@@ -108,6 +113,14 @@ static ALK_UNUSED void fz_teardown(void)
     ev_reap();
 }
 
+/* Is c still in the loop's table (not reaped and freed)? */
+static ALK_UNUSED int fz_live(const struct ssh *c)
+{
+    for (size_t i = 0; i < ev.nssh; i++)
+        if (ev.ssh[i] == c) return 1;
+    return 0;
+}
+
 /*
  * Feeds a peer's byte stream to connection c the way reads would: the
  * first byte picks the segment size (1..256), so that every split of
@@ -126,15 +139,48 @@ static ALK_UNUSED void fz_feed(struct ssh *c, const uint8_t *data, size_t size, 
         tp_input(c);
         fz_pass();
         fz_drain(peer_fd);
-        if (ev.nssh == 0 || c->ph == TP_5_CLOSING) break;
+        if (!fz_live(c) || c->ph == TP_5_CLOSING) break;
     }
 }
 
+/*
+ * The world of `alknet serve` under test: one authorized key (the fuzz
+ * client key), destination rules that deny every address (so nothing
+ * connects out; alknet-echo still works), signatures not required to
+ * verify (ALKNET_FUZZ). Set up once.
+ */
+static const struct ev_role fz_server_role = {sv_service, sv_on_signal, sv_conn_lost, sv_stream_ended,
+                                       NULL};
+
+static ALK_UNUSED void fz_server_world(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    fz_log();
+    ci_init();
+    fz_keys();
+    char line[512];
+    key_pub_line(&fz_client_key, line, sizeof line - 2);
+    strcat(line, "\n");
+    sv.hk = fz_host_key;
+    sv.keys = xcalloc(1, sizeof *sv.keys);
+    ak_parse(line, "fuzz", &sv.keys->a);
+    sv.keys->refs = 1;
+    pol_add(&sv.pol, 1, "alknet-echo"); /* the one destination of the fuzz world */
+    pol_add(&sv.pol, 0, "*");
+    dst_pol = &sv.pol;
+    role = &fz_server_role;
+}
+
 /* Seed-writing helpers: packets framed as alknet frames them. */
-#ifdef FUZZ_SEEDS
+#ifdef FZ_BUILDERS
+#ifndef FZ_OUT_MAX
+#define FZ_OUT_MAX (1 << 16)
+#endif
 struct fz_out {
     struct ssh *c;
-    uint8_t buf[1 << 16];
+    uint8_t buf[FZ_OUT_MAX];
     size_t len;
 };
 static ALK_UNUSED void fz_out_init(struct fz_out *o, int chunk)
@@ -166,11 +212,13 @@ static ALK_UNUSED void fz_out_newkeys(struct fz_out *o)
     fz_out_pkt(o, &w);
     o->c->tx.alg = ci_find("none@fuzz", 9);
 }
+#ifdef FUZZ_SEEDS
 static ALK_UNUSED void fz_out_done(struct fz_out *o, const char *dir, const char *name)
 {
     fz_write(dir, name, o->buf, o->len);
     tp_free(o->c);
 }
+#endif
 /* KEXINIT offering none@fuzz first, as the fuzz world expects. */
 static ALK_UNUSED void fz_kexinit(struct wr *w, int server)
 {
@@ -191,4 +239,92 @@ static ALK_UNUSED void fz_kexinit(struct wr *w, int server)
     wr_u8(w, 0);
     wr_u32(w, 0);
 }
+
+/* A client's messages to `alknet serve`, for put(). */
+static ALK_UNUSED void put(struct fz_out *o, void (*build)(struct wr *w, const void *arg), const void *arg)
+{
+    uint8_t b[4096];
+    struct wr w = wr_init(b, sizeof b);
+    build(&w, arg);
+    fz_out_pkt(o, &w);
+}
+static ALK_UNUSED void b_kexinit(struct wr *w, const void *a) { (void)a, fz_kexinit(w, 0); }
+static ALK_UNUSED void b_ecdh(struct wr *w, const void *a)
+{
+    uint8_t sk[32], pk[32];
+    (void)a;
+    memset(sk, 9, 32);
+    ci_x25519_base(pk, sk);
+    wr_u8(w, MSG_KEX_ECDH_INIT);
+    wr_str(w, pk, 32);
+}
+static ALK_UNUSED void b_str(struct wr *w, const void *a) /* "type|string" */
+{
+    const char *s = a;
+    wr_u8(w, (uint8_t)s[0]);
+    wr_cstr(w, s + 1);
+}
+static ALK_UNUSED void b_auth(struct wr *w, const void *a)
+{
+    int kind = *(const int *)a; /* 0 none, 1 query, 2 signed, 3 password */
+    uint8_t blob[KEY_BLOB_LEN], sig[64] = {0};
+    key_blob(fz_client_key.pk, blob);
+    wr_u8(w, MSG_USERAUTH_REQUEST);
+    wr_cstr(w, "fuzz");
+    wr_cstr(w, "ssh-connection");
+    wr_cstr(w, kind == 0 ? "none" : kind == 3 ? "password" : "publickey");
+    if (kind == 3) wr_u8(w, 0), wr_cstr(w, "secret");
+    if (kind == 1 || kind == 2) {
+        wr_u8(w, kind == 2);
+        wr_cstr(w, "ssh-ed25519");
+        wr_str(w, blob, sizeof blob);
+        if (kind == 2) {
+            wr_u32(w, 4 + 11 + 4 + 64);
+            wr_cstr(w, "ssh-ed25519");
+            wr_str(w, sig, 64);
+        }
+    }
+}
+static ALK_UNUSED void b_open(struct wr *w, const void *a)
+{
+    const char *host = a;
+    static uint32_t id;
+    wr_u8(w, MSG_CHANNEL_OPEN);
+    if (strcmp(host, "session") == 0 || strcmp(host, "x11") == 0) {
+        wr_cstr(w, host);
+        wr_u32(w, id++), wr_u32(w, 65536), wr_u32(w, 32768);
+        return;
+    }
+    wr_cstr(w, "direct-tcpip");
+    wr_u32(w, id++), wr_u32(w, 65536), wr_u32(w, 32768);
+    wr_cstr(w, host);
+    wr_u32(w, 80);
+    wr_cstr(w, "127.0.0.1");
+    wr_u32(w, 4444);
+}
+static ALK_UNUSED void b_chan(struct wr *w, const void *a) /* {type, channel, extra} */
+{
+    const uint32_t *v = a;
+    wr_u8(w, (uint8_t)v[0]);
+    wr_u32(w, v[1]);
+    if (v[0] == MSG_CHANNEL_DATA) wr_cstr(w, "hello, echo");
+    if (v[0] == MSG_CHANNEL_WINDOW_ADJUST) wr_u32(w, v[2]);
+    if (v[0] == MSG_CHANNEL_REQUEST) wr_cstr(w, "keepalive@openssh.com"), wr_u8(w, 1);
+}
+static ALK_UNUSED void b_global(struct wr *w, const void *a)
+{
+    wr_u8(w, MSG_GLOBAL_REQUEST);
+    wr_cstr(w, a);
+    wr_u8(w, 1);
+    if (strcmp(a, "tcpip-forward") == 0) wr_cstr(w, ""), wr_u32(w, 8080);
+}
+static ALK_UNUSED void b_disconnect(struct wr *w, const void *a)
+{
+    (void)a;
+    wr_u8(w, MSG_DISCONNECT);
+    wr_u32(w, 11);
+    wr_cstr(w, "bye");
+    wr_cstr(w, "");
+}
+
 #endif

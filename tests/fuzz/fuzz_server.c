@@ -7,35 +7,11 @@
  */
 #include "fuzz.h"
 
-static const struct ev_role fz_role = {sv_service, sv_on_signal, sv_conn_lost, sv_stream_ended,
-                                       NULL};
-
-static void fz_init(void)
-{
-    static int done;
-    if (done) return;
-    done = 1;
-    fz_log();
-    ci_init();
-    fz_keys();
-    char line[512];
-    key_pub_line(&fz_client_key, line, sizeof line - 2);
-    strcat(line, "\n");
-    sv.hk = fz_host_key;
-    sv.keys = xcalloc(1, sizeof *sv.keys);
-    ak_parse(line, "fuzz", &sv.keys->a);
-    sv.keys->refs = 1;
-    pol_add(&sv.pol, 1, "alknet-echo"); /* the one destination of the fuzz world */
-    pol_add(&sv.pol, 0, "*");
-    dst_pol = &sv.pol;
-    role = &fz_role;
-}
-
 #ifndef FUZZ_SEEDS
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int sv2[2];
-    fz_init();
+    fz_server_world();
     rnd_test_seed(1);
     memset(&gate_seen, 0, sizeof gate_seen); /* each input judged alone, not as a replay */
     fz_pair(sv2);
@@ -51,92 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void put(struct fz_out *o, void (*build)(struct wr *w, const void *arg), const void *arg)
-{
-    uint8_t b[4096];
-    struct wr w = wr_init(b, sizeof b);
-    build(&w, arg);
-    fz_out_pkt(o, &w);
-}
-static void b_kexinit(struct wr *w, const void *a) { (void)a, fz_kexinit(w, 0); }
-static void b_ecdh(struct wr *w, const void *a)
-{
-    uint8_t sk[32], pk[32];
-    (void)a;
-    memset(sk, 9, 32);
-    ci_x25519_base(pk, sk);
-    wr_u8(w, MSG_KEX_ECDH_INIT);
-    wr_str(w, pk, 32);
-}
-static void b_str(struct wr *w, const void *a) /* "type|string" */
-{
-    const char *s = a;
-    wr_u8(w, (uint8_t)s[0]);
-    wr_cstr(w, s + 1);
-}
-static void b_auth(struct wr *w, const void *a)
-{
-    int kind = *(const int *)a; /* 0 none, 1 query, 2 signed, 3 password */
-    uint8_t blob[KEY_BLOB_LEN], sig[64] = {0};
-    key_blob(fz_client_key.pk, blob);
-    wr_u8(w, MSG_USERAUTH_REQUEST);
-    wr_cstr(w, "fuzz");
-    wr_cstr(w, "ssh-connection");
-    wr_cstr(w, kind == 0 ? "none" : kind == 3 ? "password" : "publickey");
-    if (kind == 3) wr_u8(w, 0), wr_cstr(w, "secret");
-    if (kind == 1 || kind == 2) {
-        wr_u8(w, kind == 2);
-        wr_cstr(w, "ssh-ed25519");
-        wr_str(w, blob, sizeof blob);
-        if (kind == 2) {
-            wr_u32(w, 4 + 11 + 4 + 64);
-            wr_cstr(w, "ssh-ed25519");
-            wr_str(w, sig, 64);
-        }
-    }
-}
-static void b_open(struct wr *w, const void *a)
-{
-    const char *host = a;
-    static uint32_t id;
-    wr_u8(w, MSG_CHANNEL_OPEN);
-    if (strcmp(host, "session") == 0 || strcmp(host, "x11") == 0) {
-        wr_cstr(w, host);
-        wr_u32(w, id++), wr_u32(w, 65536), wr_u32(w, 32768);
-        return;
-    }
-    wr_cstr(w, "direct-tcpip");
-    wr_u32(w, id++), wr_u32(w, 65536), wr_u32(w, 32768);
-    wr_cstr(w, host);
-    wr_u32(w, 80);
-    wr_cstr(w, "127.0.0.1");
-    wr_u32(w, 4444);
-}
-static void b_chan(struct wr *w, const void *a) /* {type, channel, extra} */
-{
-    const uint32_t *v = a;
-    wr_u8(w, (uint8_t)v[0]);
-    wr_u32(w, v[1]);
-    if (v[0] == MSG_CHANNEL_DATA) wr_cstr(w, "hello, echo");
-    if (v[0] == MSG_CHANNEL_WINDOW_ADJUST) wr_u32(w, v[2]);
-    if (v[0] == MSG_CHANNEL_REQUEST) wr_cstr(w, "keepalive@openssh.com"), wr_u8(w, 1);
-}
-static void b_global(struct wr *w, const void *a)
-{
-    wr_u8(w, MSG_GLOBAL_REQUEST);
-    wr_cstr(w, a);
-    wr_u8(w, 1);
-    if (strcmp(a, "tcpip-forward") == 0) wr_cstr(w, ""), wr_u32(w, 8080);
-}
-static void b_disconnect(struct wr *w, const void *a)
-{
-    (void)a;
-    wr_u8(w, MSG_DISCONNECT);
-    wr_u32(w, 11);
-    wr_cstr(w, "bye");
-    wr_cstr(w, "");
-}
-
 static void session(const char *dir, const char *name, int chunk, int rekey)
 {
     struct fz_out o;
@@ -180,7 +70,7 @@ static void session(const char *dir, const char *name, int chunk, int rekey)
 
 static void fz_seeds(const char *dir)
 {
-    fz_init();
+    fz_server_world();
     session(dir, "session-256", 256, 0);
     session(dir, "session-rekey-97", 97, 1);
     session(dir, "session-7", 7, 0);
