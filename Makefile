@@ -7,6 +7,10 @@
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make check-valgrind  the suite with less data, alknet under valgrind memcheck
 #   make fuzz-replay     every corpus input once, under ASan + UBSan (CI)
+#   make static          build/x86_64/alknet: static musl, BearSSL from Debian's source
+#   make cross ARCH=A    build/A/alknet for A = aarch64, armv7, mipsel or mips
+#   make size            the size of every static binary built so far
+#   make check-cross     each cross binary under qemu-user against a native peer
 #   make clean
 
 CC ?= cc
@@ -135,6 +139,71 @@ $(BR_LIB): $(BR_OBJS)
 $(BR_DIR)/obj/%.o: $(BEARSSL_SRC)/src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(OPT) -I$(BEARSSL_SRC)/src -I$(BEARSSL_SRC)/inc -c $< -o $@
+endif
+
+# ---------------------------------------------------------------- routers
+# Static musl binaries (toolchain.md): BearSSL and musl from Debian's source
+# packages (scripts/fetch-sources.sh), musl built per CPU with Debian's cross
+# gcc (scripts/build-musl.sh), everything per CPU under build/ARCH/ and
+# reused. MIPS is soft-float: router CPUs have no FPU. Tests run the
+# binaries under qemu-user (check-cross); mips32r2 is qemu's 24Kc.
+XARCHS = aarch64 armv7 mipsel mips
+SRCDIR = $(B)/src
+TRIPLE_aarch64 = aarch64-linux-gnu
+TRIPLE_armv7 = arm-linux-gnueabihf
+TRIPLE_mipsel = mipsel-linux-gnu
+TRIPLE_mips = mips-linux-gnu
+XFLAGS_armv7 = -march=armv7-a -mthumb
+XFLAGS_mipsel = -msoft-float
+XFLAGS_mips = -msoft-float
+XLDFLAGS_aarch64 = -Wl,-z,max-page-size=4096
+QEMU_aarch64 = qemu-aarch64-static
+QEMU_armv7 = qemu-arm-static -cpu cortex-a7
+QEMU_mipsel = qemu-mipsel-static -cpu 24Kc
+QEMU_mips = qemu-mips-static -cpu 24Kc
+XOPT = -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
+XLD = -static -s -Wl,--gc-sections -Wl,--build-id=none
+
+.PHONY: static cross size check-cross sources
+sources:
+	scripts/fetch-sources.sh $(SRCDIR)
+static: sources
+	$(MAKE) --no-print-directory xbuild XARCH=x86_64
+cross: sources
+	@case " $(XARCHS) " in *" $(ARCH) "*) ;; \
+	  *) echo "usage: make cross ARCH=A, A one of: $(XARCHS)"; exit 2;; esac
+	$(MAKE) --no-print-directory xbuild XARCH=$(ARCH)
+size:
+	@for a in x86_64 $(XARCHS); do f=$(B)/$$a/alknet; [ -f $$f ] && \
+	  printf '%-8s %8d bytes  %s\n' $$a $$(wc -c < $$f) "$$(file -b $$f | cut -d, -f1-2)"; done; true
+
+ifneq ($(XARCH),)
+XB = $(B)/$(XARCH)
+ifeq ($(XARCH),x86_64)
+  XCC = musl-gcc
+  XMUSL =
+else
+  XMUSL = $(B)/musl/$(XARCH)
+  XCC = $(XMUSL)/bin/musl-gcc
+endif
+XCFLAGS = $(XFLAGS_$(XARCH)) $(XOPT)
+XBR_SRCS := $(wildcard $(SRCDIR)/bearssl/src/*.c $(SRCDIR)/bearssl/src/*/*.c)
+XBR_OBJS := $(patsubst $(SRCDIR)/bearssl/src/%.c,$(XB)/bearssl/%.o,$(XBR_SRCS))
+.PHONY: xbuild
+xbuild: $(XB)/alknet
+$(XB)/alknet: $(SRC) $(XB)/libbearssl.a
+	$(XCC) $(WARN) $(XCFLAGS) -isystem $(SRCDIR)/bearssl/inc $(XLD) $(XLDFLAGS_$(XARCH)) -o $@ alknet.c \
+	  $(XB)/libbearssl.a
+$(XB)/libbearssl.a: $(XBR_OBJS)
+	rm -f $@
+	$$($(XCC) -print-prog-name=ar) rcs $@ $^
+$(XB)/bearssl/%.o: $(SRCDIR)/bearssl/src/%.c | $(XMUSL)
+	@mkdir -p $(@D)
+	$(XCC) $(XCFLAGS) -I$(SRCDIR)/bearssl/src -I$(SRCDIR)/bearssl/inc -c $< -o $@
+ifneq ($(XMUSL),)
+$(XMUSL):
+	scripts/build-musl.sh $(SRCDIR)/musl $(TRIPLE_$(XARCH)) $(CURDIR)/$(XMUSL) "$(XFLAGS_$(XARCH))"
+endif
 endif
 
 clean:

@@ -5393,6 +5393,37 @@ struct tls {
     uint8_t iobuf[BR_SSL_BUFSIZE_BIDI];
 };
 
+/*
+ * What both ends offer: TLS 1.2 (BearSSL has no 1.3), ECDHE only, AEAD
+ * only, SHA-2 only; BearSSL's "full" profiles would also link in CBC, CCM,
+ * 3DES, RSA key exchange, MD5 and SHA-1, which a router binary does not
+ * need. ecdsa: our certificate key (server) is EC; the client accepts
+ * either.
+ */
+static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
+{
+    static const uint16_t suites[] = {
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    };
+    uint16_t mine[ARRAY_LEN(suites)];
+    size_t n = 0;
+    for (size_t i = 0; i < ARRAY_LEN(suites); i++) { /* the fast one for this CPU first */
+        size_t j = ci.aes_hw ? i : (i + 2) % ARRAY_LEN(suites);
+        if ((ecdsa && j % 2 == 0) || (rsa && j % 2 == 1)) mine[n++] = suites[j];
+    }
+    br_ssl_engine_set_suites(eng, mine, n);
+    br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+    br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+    br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+    br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(eng);
+    br_ssl_engine_set_default_chapol(eng);
+    br_ssl_engine_set_default_ec(eng);
+}
+
 static void tls_common(struct tls *t)
 {
     uint8_t seed[32];
@@ -5408,7 +5439,17 @@ static void tls_common(struct tls *t)
 static struct tls *tls_new_client(const char *sni)
 {
     struct tls *t = xcalloc(1, sizeof *t);
-    br_ssl_client_init_full(&t->u.cc, &t->xm, tlsc.ta, tlsc.nta);
+    br_ssl_engine_context *eng = &t->u.cc.eng;
+    br_ssl_client_zero(&t->u.cc);
+    tls_profile(eng, 1, 1);
+    br_ssl_engine_set_default_rsavrfy(eng);
+    br_ssl_engine_set_default_ecdsa(eng);
+    br_x509_minimal_init(&t->xm, &br_sha256_vtable, tlsc.ta, tlsc.nta);
+    br_x509_minimal_set_rsa(&t->xm, br_ssl_engine_get_rsavrfy(eng));
+    br_x509_minimal_set_ecdsa(&t->xm, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
+    br_x509_minimal_set_hash(&t->xm, br_sha256_ID, &br_sha256_vtable);
+    br_x509_minimal_set_hash(&t->xm, br_sha384_ID, &br_sha384_vtable);
+    br_x509_minimal_set_hash(&t->xm, br_sha512_ID, &br_sha512_vtable);
     t->x.vtable = &tx_vtable;
     t->x.inner = tlsc.nta ? &t->xm : NULL;
     br_ssl_engine_set_x509(&t->u.cc.eng, &t->x.vtable);
@@ -5423,10 +5464,17 @@ static struct tls *tls_new_client(const char *sni)
 static struct tls *tls_new_server(struct buf *pre)
 {
     struct tls *t = xcalloc(1, sizeof *t);
-    if (tlsc.key_type == BR_KEYTYPE_RSA)
-        br_ssl_server_init_full_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa);
+    br_ssl_server_zero(&t->u.sc);
+    int rsa = tlsc.key_type == BR_KEYTYPE_RSA;
+    tls_profile(&t->u.sc.eng, !rsa, rsa);
+    if (rsa)
+        br_ssl_server_set_single_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa,
+                                     BR_KEYTYPE_SIGN, br_rsa_private_get_default(),
+                                     br_rsa_pkcs1_sign_get_default());
     else
-        br_ssl_server_init_full_ec(&t->u.sc, tlsc.chain, tlsc.nchain, BR_KEYTYPE_EC, &tlsc.ec);
+        br_ssl_server_set_single_ec(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.ec, BR_KEYTYPE_SIGN,
+                                    BR_KEYTYPE_EC, br_ssl_engine_get_ec(&t->u.sc.eng),
+                                    br_ecdsa_sign_asn1_get_default());
     t->eng = &t->u.sc.eng;
     tls_common(t);
     br_ssl_server_reset(&t->u.sc);
