@@ -10,6 +10,7 @@
 #   make static          build/x86_64/alknet: static musl, BearSSL from Debian's source
 #   make cross ARCH=A    build/A/alknet for A = aarch64, armv7, mipsel or mips
 #   make size            the size of every static binary built so far
+#   make check-static    the whole suite against the static x86_64 binary
 #   make check-cross     each cross binary under qemu-user against a native peer
 #   make clean
 
@@ -164,7 +165,7 @@ QEMU_mips = qemu-mips-static -cpu 24Kc
 XOPT = -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 XLD = -static -s -Wl,--gc-sections -Wl,--build-id=none
 
-.PHONY: static cross size check-cross sources
+.PHONY: static cross size check-static check-cross sources
 sources:
 	scripts/fetch-sources.sh $(SRCDIR)
 static: sources
@@ -173,6 +174,13 @@ cross: sources
 	@case " $(XARCHS) " in *" $(ARCH) "*) ;; \
 	  *) echo "usage: make cross ARCH=A, A one of: $(XARCHS)"; exit 2;; esac
 	$(MAKE) --no-print-directory xbuild XARCH=$(ARCH)
+# the whole suite against the static x86_64 binary
+check-static: static $(UNITS:%=$(B)/%) $(B)/blast
+	ALKNET=$(B)/x86_64/alknet UNIT=$(B)/unit BLAST=$(B)/blast $(PYTHON) tests/run.py $(TESTS)
+check-cross: alknet $(B)/blast sources
+	@for a in x86_64 $(XARCHS); do $(MAKE) --no-print-directory xbuild XARCH=$$a || exit 1; done
+	@$(MAKE) --no-print-directory size
+	ALKNET=./alknet BLAST=$(B)/blast ALK_CROSS="$(XARCHS)" $(PYTHON) tests/run.py -k test_cross
 size:
 	@for a in x86_64 $(XARCHS); do f=$(B)/$$a/alknet; [ -f $$f ] && \
 	  printf '%-8s %8d bytes  %s\n' $$a $$(wc -c < $$f) "$$(file -b $$f | cut -d, -f1-2)"; done; true
