@@ -85,8 +85,8 @@ def transfers(t, server_bin, client_bin, label):
     ok, line = blast.client("E", DATA, socks=client.socks, socks_name="localhost", timeout=600)
     check(ok, f"{label}, TLS: {line}")
     cipher = re.search(r"cipher (\S+)", client.proc.stderr_text())
-    print(f"{label} over TLS ({cipher.group(1) if cipher else '?'}): "
-          f"{int(re.search(r'usec=(\d+)', line).group(1)) / 1e6:.1f} s")
+    usec = int(re.search(r"usec=(\d+)", line).group(1))
+    print(f"{label} over TLS ({cipher.group(1) if cipher else '?'}): {usec / 1e6:.1f} s")
 
 
 def _client_test(arch):
