@@ -154,7 +154,7 @@ TRIPLE_aarch64 = aarch64-linux-gnu
 TRIPLE_armv7 = arm-linux-gnueabihf
 TRIPLE_mipsel = mipsel-linux-gnu
 TRIPLE_mips = mips-linux-gnu
-XFLAGS_armv7 = -march=armv7-a -mthumb
+XFLAGS_armv7 = -mthumb
 XFLAGS_mipsel = -msoft-float
 XFLAGS_mips = -msoft-float
 XLDFLAGS_aarch64 = -Wl,-z,max-page-size=4096
@@ -165,7 +165,7 @@ QEMU_mips = qemu-mips-static -cpu 24Kc
 XOPT = -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 XLD = -static -s -Wl,--gc-sections -Wl,--build-id=none
 
-.PHONY: static cross size check-static check-cross sources
+.PHONY: static cross size readme-sizes check-static check-cross sources
 sources:
 	scripts/fetch-sources.sh $(SRCDIR)
 static: sources
@@ -182,8 +182,14 @@ check-cross: alknet $(B)/blast sources
 	@$(MAKE) --no-print-directory size
 	ALKNET=./alknet BLAST=$(B)/blast ALK_CROSS="$(XARCHS)" $(PYTHON) tests/run.py -k test_cross
 size:
-	@for a in x86_64 $(XARCHS); do f=$(B)/$$a/alknet; [ -f $$f ] && \
-	  printf '%-8s %8d bytes  %s\n' $$a $$(wc -c < $$f) "$$(file -b $$f | cut -d, -f1-2)"; done; true
+	@scripts/size-table.sh
+# rewrites the README's size table from the binaries (never typed by hand)
+readme-sizes:
+	@scripts/size-table.sh > $(B)/sizes.md
+	$(PYTHON) -c 'import re,sys; r=open("README.md").read(); t=open("$(B)/sizes.md").read(); \
+	  open("README.md","w").write(re.sub(r"(<!-- sizes -->\n).*?(<!-- /sizes -->)", \
+	  lambda m: m.group(1)+t+m.group(2), r, flags=re.S))'
+
 
 ifneq ($(XARCH),)
 XB = $(B)/$(XARCH)

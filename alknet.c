@@ -168,8 +168,12 @@ static void st32_le(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24), p[2] = (uint8_t)(v >> 16), p[1] = (uint8_t)(v >> 8);
     p[0] = (uint8_t)v;
 }
-static uint64_t ld64_le(const uint8_t *p) { return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p); }
-static void st64_le(uint8_t *p, uint64_t v)
+/* the 64-bit Poly1305 (SECTION 5) uses these; 32-bit builds do not */
+static ALK_UNUSED uint64_t ld64_le(const uint8_t *p)
+{
+    return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p);
+}
+static ALK_UNUSED void st64_le(uint8_t *p, uint64_t v)
 {
     st32_le(p, (uint32_t)v), st32_le(p + 4, (uint32_t)(v >> 32));
 }

@@ -7,7 +7,9 @@ PKGS="make gcc libc6-dev libbearssl-dev
       clang libclang-rt-dev valgrind
       openssh-server openssh-client openssl curl python3 microsocks
       tinyproxy-bin nmap
-      iproute2 iptables util-linux"
+      iproute2 iptables util-linux
+      musl-tools gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu
+      gcc-mips-linux-gnu qemu-user-static file xz-utils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
