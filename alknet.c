@@ -7252,6 +7252,16 @@ static struct {
 } rsc;
 
 static const char *rs_hosts_path = "/etc/hosts";
+
+/* --dns ADDR[:PORT]: the one name server, instead of resolv.conf's. */
+static int rs_apply_dns(const char *dns)
+{
+    if (!dns) return 0;
+    rsc.conf.nns = 1, rsc.conf.timeout_s = 5, rsc.conf.attempts = 2, rsc.fixed = 1;
+    if (dns_server_parse(dns, &rsc.conf.ns[0]) == 0) return 0;
+    say("--dns %s: expected ADDR, ADDR:PORT or [V6]:PORT", dns);
+    return -1;
+}
 static const char *rs_conf_path = "/etc/resolv.conf";
 
 /* (Re)reads resolv.conf, unless --dns fixed the server. */
@@ -9356,8 +9366,10 @@ static void tp_apply_cfg(struct ssh *c)
 }
 
 static struct {
-    struct ssh *c;              /* the transport, while there is one */
-    struct addrinfo *ai, *next; /* addresses of the server to try */
+    struct ssh *c;         /* the transport, while there is one */
+    struct rs *rs;         /* looking the server's (or --proxy's) name up */
+    struct net_addrs addrs; /* its addresses, from the last lookup that found any */
+    unsigned next;          /* the next one to try */
     int cfd;                    /* connect() in progress */
     int64_t cdeadline;
     char cerr[160];   /* last connect error */
@@ -9389,6 +9401,7 @@ static void cl_finish(int code)
         cl.cfd = -1;
     }
     if (cl.px) wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+    if (cl.rs) rs_free(cl.rs), free(cl.rs), cl.rs = NULL;
     if (c && c->ph != TP_5_CLOSING) tp_fail(c, -E_LOCAL, "client exiting");
     if (!c) ev.quit = 1;
 }
@@ -9451,22 +9464,14 @@ static void cl_unreachable(const char *why)
 /* Starts connect() to the next address; on running out, gives up. */
 static void cl_connect_next(void)
 {
-    while (cl.next) {
-        struct addrinfo *a = cl.next;
-        cl.next = a->ai_next;
-        int fd = socket(a->ai_family, SOCK_STREAM, 0);
-        if (fd < 0) {
-            snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
-            continue;
-        }
-        net_nonblock(fd);
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+    while (cl.next < cl.addrs.n) {
+        int fd = net_connect(&cl.addrs.a[cl.next++]);
+        if (fd >= 0) {
             cl.cfd = fd;
             cl.cdeadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
             return;
         }
         snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
-        close(fd);
     }
     char why[600];
     if (cfg.proxy)
@@ -9476,6 +9481,55 @@ static void cl_connect_next(void)
         strfmt(why, sizeof why, "cannot connect to %s: %s", cl.target,
                cl.cerr[0] ? cl.cerr : "no address");
     cl_unreachable(why);
+}
+
+/*
+ * Every attempt starts by looking the name up again, without blocking (the
+ * resolver of SECTION 12a, with /etc/hosts and a fresh resolv.conf, or
+ * --dns): a server behind dynamic DNS may have moved while the link was
+ * down. A lookup that fails after the first success keeps the addresses
+ * known before.
+ */
+static void cl_resolve_step(void)
+{
+    struct rs *q = cl.rs;
+    if (!q->done) return;
+    const char *host = cfg.proxy ? cl.pxc.host : cfg.host;
+    unsigned port = cfg.proxy ? cl.pxc.port : cfg.port;
+    char why[400];
+    if (q->result == RS_OK && q->n) {
+        struct net_addrs a;
+        memset(&a, 0, sizeof a);
+        for (unsigned i = 0; i < q->n && a.n < NET_ADDRS_MAX; i++)
+            dns_sockaddr(q->addr[i].family, q->addr[i].a, port, &a.a[a.n++]);
+        if (cl.addrs.n && memcmp(&a, &cl.addrs, sizeof a) != 0) {
+            char was[64], now[64];
+            net_addr_str((struct sockaddr *)&cl.addrs.a[0], was, sizeof was);
+            net_addr_str((struct sockaddr *)&a.a[0], now, sizeof now);
+            LOG(L_INFO, 0, "%s now resolves to %s (was %s)", host, now, was);
+        }
+        cl.addrs = a;
+    } else {
+        rs_why(q, why, sizeof why);
+        if (!cl.addrs.n || !cl.lost) {
+            rs_free(q), free(q), cl.rs = NULL;
+            if (cfg.proxy) strfmt(why + strlen(why), sizeof why - strlen(why), " (the proxy)");
+            cl_unreachable(why);
+            return;
+        }
+        LOG(L_INFO, 0, "%s; trying the addresses it had", why);
+    }
+    rs_free(q), free(q), cl.rs = NULL;
+    cl.next = 0;
+    cl.cerr[0] = 0;
+    cl_connect_next();
+}
+static void cl_resolve(void)
+{
+    rs_load_conf();
+    cl.rs = xcalloc(1, sizeof *cl.rs);
+    rs_start(cl.rs, cfg.proxy ? cl.pxc.host : cfg.host);
+    cl_resolve_step();
 }
 
 /* The TCP connection is up: start SSH on it. */
@@ -9554,6 +9608,11 @@ static void cl_conn_ready(void)
 {
     int e = 0, fd = cl.cfd;
     socklen_t el = sizeof e;
+    if (cl.rs) { /* the lookup's answer came */
+        rs_input(cl.rs);
+        cl_resolve_step();
+        return;
+    }
     if (fd < 0) return;
     if (cl.px) {
         int r = px_io(cl.px, fd);
@@ -9620,9 +9679,20 @@ static void cl_service(void)
         cl.retry_at = 0;
         cl.attempt++;
         LOG(L_INFO, 0, "reconnecting to %s (attempt %u)", cl.target, cl.attempt);
-        cl.cerr[0] = 0;
-        cl.next = cl.ai;
-        cl_connect_next(); /* a connect() under way now, or the next retry set */
+        cl_resolve(); /* then connect(); or the next retry is set */
+        if (cl.retry_at) {
+            ev_deadline(cl.retry_at);
+            return;
+        }
+    }
+    if (cl.rs) {
+        rs_service(cl.rs);
+        cl_resolve_step();
+        if (cl.rs) {
+            if (cl.rs->fd >= 0) ev_add(cl.rs->fd, POLLIN, K_CONN, NULL);
+            ev_deadline(MIN(cl.rs->resend, cl.rs->deadline));
+            return;
+        }
         if (cl.retry_at) {
             ev_deadline(cl.retry_at);
             return;
@@ -9881,27 +9951,13 @@ static int cl_run(void)
         ch->port = cfg.stdio_port;
         ch->st = CH_2_WAIT;
     }
-    /* resolve the server (the only blocking lookup, before any stream) */
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    char ps[8];
-    /* through a proxy, the proxy resolves the server's name: we resolve the proxy's */
-    const char *host = cfg.proxy ? cl.pxc.host : cfg.host;
-    snprintf(ps, sizeof ps, "%u", cfg.proxy ? cl.pxc.port : cfg.port);
-    rc = getaddrinfo(host, ps, &hints, &cl.ai);
-    if (rc != 0) {
-        say("cannot resolve %s%s: %s", cfg.proxy ? "the proxy " : "", host, gai_strerror(rc));
-        return ALK_EXIT_UNREACH;
-    }
+    if (rs_apply_dns(cfg.dns) != 0) return ALK_EXIT_USAGE;
     static const struct ev_role client_role = {cl_service, cl_on_signal, cl_lost, cl_stdio_ended,
                                                cl_conn_ready};
     role = &client_role;
     ev.now = now_ms();
-    cl.next = cl.ai;
-    cl_connect_next();
+    /* through a proxy, the proxy resolves the server's name: we resolve the proxy's */
+    cl_resolve();
     ev_run();
     if (cl.child > 0) { /* our end came first: do not leave the command behind */
         kill(cl.child, SIGTERM);
@@ -9911,7 +9967,6 @@ static int cl_run(void)
         if (cl.fl0 >= 0) fcntl(0, F_SETFL, cl.fl0);
         if (cl.fl1 >= 0) fcntl(1, F_SETFL, cl.fl1);
     }
-    freeaddrinfo(cl.ai);
     WIPE(cl.id);
     WIPE(cl.pxc);
     tls_cfg_free();
@@ -10009,7 +10064,8 @@ static const struct opt opts[] = {
     {O_DENY, 0, "deny", "RULE", C_SERVE,
      "deny destinations (same forms); the first matching rule decides, then the default: "
      "no loopback, private, link-local, CGNAT or unique-local addresses"},
-    {O_DNS, 0, "dns", "ADDR[:PORT]", C_SERVE, "name server to use instead of /etc/resolv.conf"},
+    {O_DNS, 0, "dns", "ADDR[:PORT]", C_CONNECT | C_SERVE,
+     "name server to use instead of /etc/resolv.conf"},
     {O_MAX_STARTUPS, 0, "max-startups", "N", C_SERVE,
      "connections that may be authenticating at once (default 32)"},
     {O_LOGIN_GRACE, 0, "login-grace", "SECS", C_SERVE,
@@ -11350,13 +11406,7 @@ static int sv_run(void)
     if (!(sv.keys = sv_load_keys())) return ALK_EXIT_CONFIG;
     if (sv_load_policy(&sv.pol) != 0) return ALK_EXIT_USAGE;
     dst_pol = &sv.pol;
-    if (cfg.dns) {
-        rsc.conf.nns = 1, rsc.conf.timeout_s = 5, rsc.conf.attempts = 2, rsc.fixed = 1;
-        if (dns_server_parse(cfg.dns, &rsc.conf.ns[0]) != 0) {
-            say("--dns %s: expected ADDR, ADDR:PORT or [V6]:PORT", cfg.dns);
-            return ALK_EXIT_USAGE;
-        }
-    }
+    if (rs_apply_dns(cfg.dns) != 0) return ALK_EXIT_USAGE;
     rs_load_conf();
     int rc = sv_tls_setup();
     if (rc) return rc;

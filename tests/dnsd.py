@@ -392,7 +392,8 @@ class Server:
 
 def start(zone_text="", host="127.0.0.1", log=sys.stderr):
     """Starts a responder in a thread; returns (port, stop) once it listens.
-    stop() stops it and waits for it."""
+    stop() stops it and waits for it; stop.set_zone(text) replaces the zone
+    (a name that moves, as with dynamic DNS)."""
     srv = Server(Zone(zone_text), host, 0, log)
     th = threading.Thread(target=srv.serve, daemon=True)
     th.start()
@@ -405,6 +406,7 @@ def start(zone_text="", host="127.0.0.1", log=sys.stderr):
         for s in (srv.udp, srv.tcp, srv.wake_r, srv.wake_w):
             s.close()
         srv.sel.close()
+    stop.set_zone = lambda text: setattr(srv, "zone", Zone(text))
     return srv.port, stop
 
 

@@ -167,6 +167,42 @@ def test_outage_requests_fail_cleanly(t):
     check(len(retry_delays(log)) >= 3, "the client should keep retrying:\n" + log)
 
 
+@harness.timeout(120)
+def test_reconnect_follows_dns_change(t):
+    """The server's name moves to another address while the link is down
+    (dynamic DNS): the reconnection looks the name up again (through
+    --dns, without blocking) and finds the server at its new address."""
+    import dnsd
+    srv = t.server(*LOOPBACK, start=False)
+    key = srv.new_client_key()
+    srv.start()
+    dport, dstop = dnsd.start("srv.test A 127.0.0.1\n", log=open(t.path("dnsd.log"), "w"))
+    t.workdir.on_close(dstop)
+    keytype, blob = srv.host_pub_line.split()[:2]
+    known = t.path("known_hosts")
+    with open(known, "w") as f:
+        f.write(f"[srv.test]:{srv.port} {keytype} {blob}\n")
+    socks = harness.free_port()
+    client = t.proc([harness.ALKNET, "connect", "alknet@srv.test", "-p", srv.port, "-i", key,
+                     "--known-hosts", known, "--dns", f"127.0.0.1:{dport}",
+                     "-D", f"127.0.0.1:{socks}"], name="alknet")
+    harness.wait_port(socks, proc=client)
+    client.wait_for("authenticated as", timeout=10)
+    http = t.http({"/p": b"moved\n"})
+    first = curl_bg(t, http.url("/p", host="localhost"), socks, "first")
+    check(first.wait(30) == 0, first.stderr_tail())
+    srv.proc.p.kill()
+    client.wait_for("lost the connection", timeout=10)
+    dstop.set_zone("srv.test A 127.0.0.2\n")
+    moved = t.proc([harness.ALKNET, "serve", "-l", f"127.0.0.2:{srv.port}", "-k", srv.host_key,
+                    "-a", srv.authorized_keys, *LOOPBACK], name="moved")
+    harness.wait_port(srv.port, proc=moved, host="127.0.0.2")
+    log = client.wait_for("reconnected to", timeout=30)
+    check(f"srv.test now resolves to 127.0.0.2:{srv.port} (was 127.0.0.1:{srv.port})" in log, log)
+    again = curl_bg(t, http.url("/p", host="localhost"), socks, "again")
+    check(again.wait(30) == 0, "curl after the move: " + again.stderr_tail())
+
+
 def test_no_reconnect_exits(t):
     """--no-reconnect: when the server goes, the client exits 4."""
     srv, key = server(t)

@@ -9,6 +9,7 @@
  * Build: make build/unit_abuse (no libFuzzer; plain cc).
  */
 #define FUZZ_UNIT
+#define FZ_SERVER_BUILDERS
 #define FZ_OUT_MAX (4 << 20) /* 70 full CHANNEL_DATA packets, more than a window */
 #include "fuzz/fuzz.h"
 

@@ -240,7 +240,9 @@ static ALK_UNUSED void fz_kexinit(struct wr *w, int server)
     wr_u32(w, 0);
 }
 
-/* A client's messages to `alknet serve`, for put(). */
+/* A client's messages to `alknet serve`, for put() (the targets that play
+ * the client define FZ_SERVER_BUILDERS; fuzz_client has its own). */
+#ifdef FZ_SERVER_BUILDERS
 static ALK_UNUSED void put(struct fz_out *o, void (*build)(struct wr *w, const void *arg), const void *arg)
 {
     uint8_t b[4096];
@@ -327,4 +329,5 @@ static ALK_UNUSED void b_disconnect(struct wr *w, const void *a)
     wr_cstr(w, "");
 }
 
+#endif
 #endif

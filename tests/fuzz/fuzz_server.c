@@ -5,6 +5,7 @@
  * address (so nothing connects out; alknet-echo still works), signatures
  * not required to verify (ALKNET_FUZZ).
  */
+#define FZ_SERVER_BUILDERS
 #include "fuzz.h"
 
 #ifndef FUZZ_SEEDS
