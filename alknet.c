@@ -7,15 +7,20 @@
  * Build:  make            (cc -std=c99 ... alknet.c -lbearssl)
  * Tests:  make check      tests/unit.c includes this file with ALKNET_NO_MAIN
  *
- *  1 limits, build switches          10 key exchange (kex_)
- *  2 bytes, wipe, random, time        11 user authentication (ua_)
- *  3 bounded reader/writer (rd_ wr_)  12 channels (ch_)
- *  4 errors, logging (log_)           13 SOCKS5h (sx_)
- *  5 Ed25519, Poly1305 (ed_ poly_)    14 message dispatch (tp_dispatch)
- *  6 ciphers, X25519 glue (ci_)       15 event loop (ev_)
- *  7 keys, known_hosts (key_ kh_)     16 client (cl_)
- *  8 sockets, byte queues (net_ buf_) 17 command line, config (cfg_)
- *  9 SSH transport (tp_)              18 keygen, pubkey, main
+ *  1 limits, build switches           9 SSH transport (tp_)
+ *  2 bytes, wipe, random, time        10 key exchange (kex_)
+ *  3 bounded reader/writer (rd_ wr_)  11 user authentication (ua_)
+ *  4 errors, logging (log_)           12a name resolution (rs_)
+ *  5 Ed25519, Poly1305 (ed_ poly_)    12 channels (ch_)
+ *  6 ciphers, X25519 glue (ci_)       13 SOCKS5h (sx_)
+ *  6a TLS ClientHello, X.509 (tls_)   14 message dispatch (tp_dispatch)
+ *  7 keys, known_hosts (key_ kh_)     15 event loop (ev_)
+ *  8 sockets, byte queues (net_ buf_) 16 client (cl_)
+ *  8a destination policy (pol_)       17 command line, config (cfg_)
+ *  8b authorized_keys (ak_)           18 server (sv_)
+ *  8c DNS messages (dns_)             19 keygen, pubkey, main
+ *  8d TLS transport (tls_ pem_)
+ *  8e proxies on the way out (px_)
  *
  * Each section starts with a banner "SECTION N:" that grep finds. Sections
  * are ordered bottom-up: helpers first, main last.
@@ -79,23 +84,23 @@
  * ALK_WIN_MIN per stream where there are more streams than the budget
  * covers; windows reopen only as the local side drains (ch_grantable).
  */
-#define ALK_PKT_MAX 35000          /* RFC 4253 6.1: packet_length we accept */
-#define ALK_PAYLOAD_MAX 32768      /* RFC 4253 6.1: payload we must accept */
-#define ALK_CHAN_MAXPKT 32768      /* max data per CHANNEL_DATA we announce */
-#define ALK_WINDOW (2u << 20)      /* receive window we grant per channel, at most */
-#define ALK_WIN_MIN (32u << 10)    /* ... and at least, whatever the budget says */
+#define ALK_PKT_MAX 35000               /* RFC 4253 6.1: packet_length we accept */
+#define ALK_PAYLOAD_MAX 32768           /* RFC 4253 6.1: payload we must accept */
+#define ALK_CHAN_MAXPKT 32768           /* max data per CHANNEL_DATA we announce */
+#define ALK_WINDOW (2u << 20)           /* receive window we grant per channel, at most */
+#define ALK_WIN_MIN (32u << 10)         /* ... and at least, whatever the budget says */
 #define ALK_WINDOW_BUDGET (64ull << 20) /* all channels' windows together (--window-budget) */
-#define ALK_IBUF (128u << 10)      /* SSH input buffer: several packets per read */
-#define ALK_OBUF_HIGH (128u << 10) /* stop reading local sockets above this */
-#define ALK_OBUF_MAX (1u << 20)    /* stop reading the peer above this */
-#define ALK_TAG 16                 /* every cipher we speak is an AEAD with 16-byte tag */
-#define ALK_VERLINE_MAX 255        /* RFC 4253 4.2: identification line incl. CR LF */
-#define ALK_PREBANNER_MAX 8192     /* lines a server may send before its version */
-#define ALK_SOCKS_MAX 515          /* RFC 1929 auth request (513) + slack */
-#define ALK_DEFER_MAX 65536        /* control packets held back during our kex */
-#define ALK_MAX_CHANNELS 65536     /* per connection, client side */
-#define ALK_SOCKS_TIMEOUT_MS 30000 /* SOCKS handshake must finish within this */
-#define ALK_OPEN_TIMEOUT_MS 90000  /* channel open must be answered within this */
+#define ALK_IBUF (128u << 10)           /* SSH input buffer: several packets per read */
+#define ALK_OBUF_HIGH (128u << 10)      /* stop reading local sockets above this */
+#define ALK_OBUF_MAX (1u << 20)         /* stop reading the peer above this */
+#define ALK_TAG 16                      /* every cipher we speak is an AEAD with 16-byte tag */
+#define ALK_VERLINE_MAX 255             /* RFC 4253 4.2: identification line incl. CR LF */
+#define ALK_PREBANNER_MAX 8192          /* lines a server may send before its version */
+#define ALK_SOCKS_MAX 515               /* RFC 1929 auth request (513) + slack */
+#define ALK_DEFER_MAX 65536             /* control packets held back during our kex */
+#define ALK_MAX_CHANNELS 65536          /* per connection, client side */
+#define ALK_SOCKS_TIMEOUT_MS 30000      /* SOCKS handshake must finish within this */
+#define ALK_OPEN_TIMEOUT_MS 90000       /* channel open must be answered within this */
 #define ALK_CONNECT_TIMEOUT_MS 15000
 #define ALK_HANDSHAKE_TIMEOUT_MS 30000
 #define ALK_REKEY_BYTES (1ull << 30) /* spec 2: rekey after 1 GiB ... */
@@ -5407,9 +5412,12 @@ struct tls {
 static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 {
     static const uint16_t suites[] = {
-        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     };
     uint16_t mine[ARRAY_LEN(suites)];
     size_t n = 0;
@@ -5472,9 +5480,8 @@ static struct tls *tls_new_server(struct buf *pre)
     int rsa = tlsc.key_type == BR_KEYTYPE_RSA;
     tls_profile(&t->u.sc.eng, !rsa, rsa);
     if (rsa)
-        br_ssl_server_set_single_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa,
-                                     BR_KEYTYPE_SIGN, br_rsa_private_get_default(),
-                                     br_rsa_pkcs1_sign_get_default());
+        br_ssl_server_set_single_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa, BR_KEYTYPE_SIGN,
+                                     br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
     else
         br_ssl_server_set_single_ec(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.ec, BR_KEYTYPE_SIGN,
                                     BR_KEYTYPE_EC, br_ssl_engine_get_ec(&t->u.sc.eng),
@@ -7956,7 +7963,7 @@ static void ch_service(struct chan *ch)
     }
     if (ch->st <= CH_3_OPENING && ch->deadline && ev.now >= ch->deadline) {
         LOG(L_INFO, c ? c->id : 0, "stream %s: %s", ch_name(ch),
-            ch->st == CH_1_SOCKS   ? "SOCKS handshake timed out"
+            ch->st == CH_1_SOCKS  ? "SOCKS handshake timed out"
             : ch->st == CH_2_WAIT ? "no connection to the server in time"
                                   : "channel open timed out");
         /* no answer to our open: TTL expired; no transport at all: failure */
@@ -9251,7 +9258,8 @@ static void ev_raise_nofile(void)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
     ev_nofile0 = rl;
-    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+    rlim_t want =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         rl.rlim_cur = want;
         setrlimit(RLIMIT_NOFILE, &rl);
@@ -9334,7 +9342,7 @@ struct cfg {
     unsigned rekey_secs;
     uint64_t window_budget; /* --window-budget; 0: the default */
     int no_reconnect;
-    int tls;            /* --tls */
+    int tls; /* --tls */
     char *sni, *tls_ca, *tls_pin, *alpn, *proxy;
     int sni_given;        /* --sni "" means none */
     char *file, *comment; /* keygen, pubkey */
@@ -9366,11 +9374,11 @@ static void tp_apply_cfg(struct ssh *c)
 }
 
 static struct {
-    struct ssh *c;         /* the transport, while there is one */
-    struct rs *rs;         /* looking the server's (or --proxy's) name up */
+    struct ssh *c;          /* the transport, while there is one */
+    struct rs *rs;          /* looking the server's (or --proxy's) name up */
     struct net_addrs addrs; /* its addresses, from the last lookup that found any */
     unsigned next;          /* the next one to try */
-    int cfd;                    /* connect() in progress */
+    int cfd;                /* connect() in progress */
     int64_t cdeadline;
     char cerr[160];   /* last connect error */
     char target[300]; /* "host:port" for messages */
@@ -10245,8 +10253,10 @@ static int cfg_size(const char *v, int bytes, uint64_t *out)
     if (*end) {
         const char *u = strchr(bytes ? bu : tu, *end);
         if (!u || end[1]) return -1;
-        if (bytes) shift = 10 * (unsigned)(u - bu + 1);
-        else mul = tmul[u - tu];
+        if (bytes)
+            shift = 10 * (unsigned)(u - bu + 1);
+        else
+            mul = tmul[u - tu];
     }
     if (x > ((~0ull >> 24) >> shift) / mul) return -1; /* under 2^40: no overflow */
     *out = ((uint64_t)x << shift) * mul;

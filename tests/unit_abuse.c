@@ -179,8 +179,7 @@ int main(void)
     rnd_test_seed(3);
     abuse("window adjust past 2^32-1", window_overflow, "window adjust overflows 2^32-1");
     abuse("data on a channel never opened", unknown_channel_data, "which is not open");
-    abuse("window adjust for a channel never opened", unknown_channel_adjust,
-          "which is not open");
+    abuse("window adjust for a channel never opened", unknown_channel_adjust, "which is not open");
     abuse("close for a channel never opened", unknown_channel_close, "which is not open");
     abuse("data beyond the window", beyond_window, "with a window of");
     abuse("packet of 2 GiB", huge_packet, "bad packet length");

@@ -149,8 +149,8 @@ static ALK_UNUSED void fz_feed(struct ssh *c, const uint8_t *data, size_t size, 
  * connects out; alknet-echo still works), signatures not required to
  * verify (ALKNET_FUZZ). Set up once.
  */
-static const struct ev_role fz_server_role = {sv_service, sv_on_signal, sv_conn_lost, sv_stream_ended,
-                                       NULL};
+static const struct ev_role fz_server_role = {sv_service, sv_on_signal, sv_conn_lost,
+                                              sv_stream_ended, NULL};
 
 static ALK_UNUSED void fz_server_world(void)
 {
@@ -225,8 +225,9 @@ static ALK_UNUSED void fz_kexinit(struct wr *w, int server)
     wr_u8(w, MSG_KEXINIT);
     for (int i = 0; i < 16; i++)
         wr_u8(w, (uint8_t)i);
-    wr_cstr(w, server ? "curve25519-sha256,kex-strict-s-v00@openssh.com"
-                      : "curve25519-sha256,curve25519-sha256@libssh.org,kex-strict-c-v00@openssh.com");
+    wr_cstr(w, server
+                   ? "curve25519-sha256,kex-strict-s-v00@openssh.com"
+                   : "curve25519-sha256,curve25519-sha256@libssh.org,kex-strict-c-v00@openssh.com");
     wr_cstr(w, "ssh-ed25519");
     wr_cstr(w, "none@fuzz,chacha20-poly1305@openssh.com");
     wr_cstr(w, "none@fuzz,chacha20-poly1305@openssh.com");
@@ -243,7 +244,8 @@ static ALK_UNUSED void fz_kexinit(struct wr *w, int server)
 /* A client's messages to `alknet serve`, for put() (the targets that play
  * the client define FZ_SERVER_BUILDERS; fuzz_client has its own). */
 #ifdef FZ_SERVER_BUILDERS
-static ALK_UNUSED void put(struct fz_out *o, void (*build)(struct wr *w, const void *arg), const void *arg)
+static ALK_UNUSED void put(struct fz_out *o, void (*build)(struct wr *w, const void *arg),
+                           const void *arg)
 {
     uint8_t b[4096];
     struct wr w = wr_init(b, sizeof b);
