@@ -9398,7 +9398,7 @@ static struct {
     char known_hosts2[PATH_MAX];
     struct px_cfg pxc; /* --proxy */
     struct px *px;     /* its handshake on cfd, once connected */
-} cl = {.cfd = -1, .fl0 = -1, .fl1 = -1};
+} cl; /* zero: .bss, not 7 KiB of .data in the binary; cl_run sets what must start at -1 */
 
 static void cl_finish(int code)
 {
@@ -9898,6 +9898,7 @@ static int cl_tls_setup(void)
 
 static int cl_run(void)
 {
+    cl.cfd = cl.fl0 = cl.fl1 = -1;
     char err[PATH_MAX + 256];
     /* identity: -i, else ~/.alknet/id_ed25519, else ~/.ssh/id_ed25519 */
     char path[PATH_MAX];
