@@ -11,9 +11,12 @@ unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL ARCH CC CFLAGS_ALL
 rm -rf "$obj"
 mkdir -p "$obj"
 cd "$obj"
+# --enable-wrapper=gcc: musl-gcc even when the cross gcc has no glibc headers
+# beside it (Debian's libc6-dev-*-cross are only recommended)
 "$src/configure" --target="$triple" CROSS_COMPILE="$triple-" CFLAGS="${4:-} -Os" \
-    --prefix="$prefix" --disable-shared >/dev/null
+    --prefix="$prefix" --disable-shared --enable-wrapper=gcc >/dev/null
 make -j"$(nproc)" >/dev/null
 make install >/dev/null
 cd ..
 rm -rf "$obj"
+test -x "$prefix/bin/musl-gcc" || { echo "build-musl.sh: no $prefix/bin/musl-gcc" >&2; exit 1; }
