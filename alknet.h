@@ -23,7 +23,7 @@ enum alk_exit {
     ALK_EXIT_FAIL = 1,      /* unexpected local failure (out of memory, ...) */
     ALK_EXIT_USAGE = 2,     /* bad command line or configuration syntax */
     ALK_EXIT_CONFIG = 3,    /* a local file: key, known_hosts, config */
-    ALK_EXIT_UNREACH = 4,   /* cannot reach the server, or lost it */
+    ALK_EXIT_UNREACH = 4,   /* cannot reach the server, or lost it and will not reconnect */
     ALK_EXIT_HOSTKEY = 5,   /* host key unknown, mismatched pin, or changed */
     ALK_EXIT_AUTH = 6,      /* the server refused our key */
     ALK_EXIT_FORWARD = 7,   /* a listener or the -W stream could not be set up */
