@@ -155,6 +155,15 @@
 
 /* ==================== SECTION 2: bytes, wipe, random, time ==================== */
 
+/* A hex digit's value, or -1. */
+static int hex_digit(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 static uint32_t ld32_be(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -5689,14 +5698,6 @@ struct px {
     char why[400];
 };
 
-static int px_hex(int c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* %XX in URL user information (RFC 3986 2.1). */
 static int px_unescape(char *out, size_t cap, const char *s, size_t n)
 {
@@ -5704,8 +5705,8 @@ static int px_unescape(char *out, size_t cap, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= n || px_hex(s[i + 1]) < 0 || px_hex(s[i + 2]) < 0) return -1;
-            c = px_hex(s[i + 1]) << 4 | px_hex(s[i + 2]);
+            if (i + 2 >= n || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0) return -1;
+            c = hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]);
             i += 2;
         }
         if (c == 0 || o + 1 >= cap) return -1;

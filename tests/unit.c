@@ -24,19 +24,12 @@ struct vrec {
     size_t len[VMAX];
 };
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static size_t unhex(uint8_t *out, const char *s, size_t n)
+/* Exactly n hex characters (no gaps) to bytes; stops at the first that is not. */
+static size_t unhex_n(uint8_t *out, const char *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i + 1 < n; i += 2) {
-        int a = hexval(s[i]), b = hexval(s[i + 1]);
+        int a = hex_digit(s[i]), b = hex_digit(s[i + 1]);
         if (a < 0 || b < 0) break;
         out[o++] = (uint8_t)(a << 4 | b);
     }
@@ -88,7 +81,7 @@ static int vec_load(const char *dir, const char *file, struct vrec **out)
                 if (r->n < VMAX) {
                     snprintf(r->name[r->n], sizeof r->name[r->n], "%.*s", (int)(ke - k), k);
                     r->val[r->n] = malloc(hn + 1);
-                    r->len[r->n] = unhex(r->val[r->n], h, hn);
+                    r->len[r->n] = unhex_n(r->val[r->n], h, hn);
                     if (r->len[r->n] * 2 != hn) { /* not hex (a name): keep the text */
                         memcpy(r->val[r->n], h, hn);
                         r->val[r->n][hn] = 0;
@@ -1143,7 +1136,7 @@ static int cli(int argc, char **argv)
     uint8_t seed[32], pk[32], sig[64];
     char err[256], hex[129];
     size_t n = 0;
-    if (argc == 3 && strcmp(argv[1], "ed-pub") == 0 && unhex(seed, argv[2], 64) == 32) {
+    if (argc == 3 && strcmp(argv[1], "ed-pub") == 0 && unhex_n(seed, argv[2], 64) == 32) {
         ed_pubkey(pk, seed);
         for (int i = 0; i < 32; i++)
             printf("%02x", pk[i]);
@@ -1152,7 +1145,7 @@ static int cli(int argc, char **argv)
     }
     char *m =
         argc == 4 || argc == 5 ? file_read(argv[argc - 1], 1u << 24, &n, err, sizeof err) : NULL;
-    if (argc == 4 && strcmp(argv[1], "ed-sign") == 0 && m && unhex(seed, argv[2], 64) == 32) {
+    if (argc == 4 && strcmp(argv[1], "ed-sign") == 0 && m && unhex_n(seed, argv[2], 64) == 32) {
         ed_pubkey(pk, seed);
         ed_sign(sig, seed, pk, (uint8_t *)m, n);
         for (int i = 0; i < 64; i++)
@@ -1161,8 +1154,8 @@ static int cli(int argc, char **argv)
         free(m);
         return 0;
     }
-    if (argc == 5 && strcmp(argv[1], "ed-verify") == 0 && m && unhex(pk, argv[2], 64) == 32 &&
-        unhex(sig, argv[3], 128) == 64) {
+    if (argc == 5 && strcmp(argv[1], "ed-verify") == 0 && m && unhex_n(pk, argv[2], 64) == 32 &&
+        unhex_n(sig, argv[3], 128) == 64) {
         int r = ed_verify(sig, pk, (uint8_t *)m, n);
         free(m);
         printf("%s\n", r == 0 ? "valid" : "invalid");

@@ -12,19 +12,7 @@
 #define FZ_SERVER_BUILDERS
 #define FZ_OUT_MAX (4 << 20) /* 70 full CHANNEL_DATA packets, more than a window */
 #include "fuzz/fuzz.h"
-
-static int passed, failed;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
+#include "unit.h"
 
 static struct fz_out out; /* 4 MiB: not on the stack */
 
@@ -110,6 +98,7 @@ static int alive_and_open(const struct ssh *c)
 /* One case: the bystander logs in, the abuser logs in and misbehaves. */
 static void abuse(const char *name, void (*misbehave)(void), const char *why)
 {
+    group = name;
     int a[2], b[2];
     memset(&gate_seen, 0, sizeof gate_seen);
     struct ssh *by = conn(b);

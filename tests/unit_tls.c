@@ -134,31 +134,6 @@ static const struct hcase hcases[] = {
     {"bearssl plain", hx_bearssl_plain, "", ""},
 };
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-/* Hex text (white space ignored) to bytes; returns the count. */
-static size_t unhex(uint8_t *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-    int hi = -1;
-    for (; *s; s++) {
-        int v = hexval((unsigned char)*s);
-        if (v < 0) continue;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            if (o < cap) out[o++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    return o;
-}
-
 static size_t be16(const uint8_t *p) { return (size_t)p[0] << 8 | p[1]; }
 
 /* "a,b,c" from the ALPN names of a parsed hello. */
