@@ -74,6 +74,19 @@ static ALK_UNUSED void fz_keys(void)
     snprintf(fz_client_key.comment, sizeof fz_client_key.comment, "fuzz");
 }
 
+/* The fuzz world, once per process: logs off, the CPU's cipher choices,
+ * the fixed keys. 1 on the first call, when the caller sets up the rest. */
+static ALK_UNUSED int fz_world(void)
+{
+    static int done;
+    if (done) return 0;
+    done = 1;
+    fz_log();
+    ci_init();
+    fz_keys();
+    return 1;
+}
+
 /* A connected pair of non-blocking sockets: [0] is alknet's, [1] ours. */
 static ALK_UNUSED void fz_pair(int fd[2])
 {
@@ -154,12 +167,7 @@ static const struct ev_role fz_server_role = {sv_service, sv_on_signal, sv_conn_
 
 static ALK_UNUSED void fz_server_world(void)
 {
-    static int done;
-    if (done) return;
-    done = 1;
-    fz_log();
-    ci_init();
-    fz_keys();
+    if (!fz_world()) return;
     char line[512];
     key_pub_line(&fz_client_key, line, sizeof line - 2);
     strcat(line, "\n");
@@ -171,6 +179,21 @@ static ALK_UNUSED void fz_server_world(void)
     pol_add(&sv.pol, 0, "*");
     dst_pol = &sv.pol;
     role = &fz_server_role;
+}
+
+/* A connection of `alknet serve` on fd, as sv_accept makes one. The
+ * gate's replay filter starts empty: every session of the fuzz world
+ * offers the same KEXINIT cookie, and each is judged alone. */
+static ALK_UNUSED struct ssh *fz_server_conn(int fd, const char *ciphers)
+{
+    memset(&gate_seen, 0, sizeof gate_seen);
+    struct ssh *c = tp_new(fd, 1, "fuzz");
+    c->hk = &sv.hk;
+    c->ciphers = ciphers;
+    c->grace_ms = 30000;
+    c->max_channels = 8;
+    ev_add_conn(c);
+    return c;
 }
 
 /* Seed-writing helpers: packets framed as alknet frames them. */

@@ -14,13 +14,7 @@ static const struct ev_role fz_role = {cl_service, cl_on_signal, cl_lost, cl_std
 
 static void fz_init(void)
 {
-    static int done;
-    if (done) return;
-    done = 1;
-    fz_log();
-    ci_init();
-    fz_keys();
-    role = &fz_role;
+    if (fz_world()) role = &fz_role;
 }
 
 #ifndef FUZZ_SEEDS

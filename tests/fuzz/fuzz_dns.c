@@ -12,8 +12,7 @@
 #ifndef FUZZ_SEEDS
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int done;
-    if (!done) done = 1, fz_log();
+    fz_world();
     if (size < 2) return 0;
     uint8_t sel = data[0];
     if (sel < 160) {

@@ -9,8 +9,7 @@
 #ifndef FUZZ_SEEDS
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int done;
-    if (!done) done = 1, fz_log(), fz_keys();
+    fz_world();
     if (size < 1) return 0;
     char *text = xmalloc(size);
     memcpy(text, data + 1, size - 1);

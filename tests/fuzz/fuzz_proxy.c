@@ -95,8 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct px_cfg fixed, parsed;
     static struct px p;
     static char url[1024];
-    static int done;
-    if (!done) done = 1, fz_log();
+    fz_world();
     if (size < 4) return 0;
     unsigned sel = data[0], dst = data[1];
     size_t ulen = MIN((size_t)(data[2] << 8 | data[3]) & 1023, size - 4);

@@ -14,14 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int sv2[2];
     fz_server_world();
     rnd_test_seed(1);
-    memset(&gate_seen, 0, sizeof gate_seen); /* each input judged alone, not as a replay */
     fz_pair(sv2);
-    struct ssh *c = tp_new(sv2[0], 1, "fuzz");
-    c->hk = &sv.hk;
-    c->ciphers = "none@fuzz,chacha20-poly1305@openssh.com,aes128-gcm@openssh.com";
-    c->grace_ms = 30000;
-    c->max_channels = 8;
-    ev_add_conn(c);
+    struct ssh *c =
+        fz_server_conn(sv2[0], "none@fuzz,chacha20-poly1305@openssh.com,aes128-gcm@openssh.com");
     fz_feed(c, data, size, sv2[1]);
     fz_teardown();
     close(sv2[1]);

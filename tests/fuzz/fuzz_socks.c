@@ -10,8 +10,7 @@
 #ifndef FUZZ_SEEDS
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int done;
-    if (!done) done = 1, fz_log(), ci_init();
+    fz_world();
     if (size < 1) return 0;
     sx_cfg.user = data[0] & 1 ? "user" : NULL;
     sx_cfg.pass = data[0] & 1 ? "secret" : NULL;
