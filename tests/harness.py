@@ -32,6 +32,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -298,6 +299,15 @@ def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def rss_kib(pid):
+    """Resident memory of a process, KiB (VmRSS of proc(5)); -1 if none."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
 
 
 def run(argv, timeout=30, check_status=True):
@@ -618,6 +628,36 @@ class HttpServer:
 
 # ---------------------------------------------------------------- raw socks
 
+def socks_request(host, port, atyp=3):
+    """A SOCKS5 greeting (no authentication) and a CONNECT to host:port,
+    by name (atyp 3) or as an IPv4 address (atyp 1), as one write."""
+    if atyp == 3:
+        addr = bytes([3, len(host)]) + host.encode()
+    else:
+        addr = bytes([1]) + socket.inet_aton(host)
+    return b"\x05\x01\x00\x05\x01\x00" + addr + struct.pack(">H", port)
+
+
+def socks_reply(s):
+    """Reads the 12-byte answer to socks_request (the method choice, then a
+    reply with an IPv4 bound address): (reply code or -1, the bytes), fewer
+    bytes when the server closed first."""
+    got = b""
+    while len(got) < 12:
+        part = s.recv(12 - len(got))
+        if not part:
+            break
+        got += part
+    return (got[3] if len(got) >= 4 else -1), got
+
+
+def socks_connect(port, host, dport, atyp=3, timeout=30):
+    """A SOCKS5 CONNECT through 127.0.0.1:port: (reply code, the socket)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(socks_request(host, dport, atyp))
+    return socks_reply(s)[0], s
+
+
 def socks_raw(port, data, read_until_close=True, timeout=5.0, host="127.0.0.1", shut=False,
               want=1):
     """Sends raw bytes to a SOCKS port and returns (reply bytes, closed).
@@ -743,11 +783,7 @@ class Server:
 
     def rss_kib(self):
         """Resident memory of the server process, KiB (VmRSS)."""
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return -1
+        return rss_kib(self.proc.pid)
 
 
 # ---------------------------------------------------------------- certificates, proxies
@@ -887,5 +923,13 @@ class T:
         """alknet serve (see Server); add keys with .new_client_key() before
         start, or pass keys=[pub lines] and start at once."""
         return Server(self.workdir, *args, **kw)
+
+    def server_with_key(self, *args, key_options=None, **kw):
+        """alknet serve (see Server) with one new client key authorized
+        (with authorized_keys `key_options`), started: (server, key path)."""
+        srv = Server(self.workdir, *args, start=False, **kw)
+        key = srv.new_client_key(options=key_options)
+        srv.start()
+        return srv, key
 
     check = staticmethod(check)

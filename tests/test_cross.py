@@ -50,9 +50,7 @@ def cross_binary(t, arch):
 def start_server(t, alknet, tls):
     harness.ALKNET = alknet  # the fixtures start whatever harness.ALKNET names
     try:
-        srv = t.server("--allow", "127.0.0.0/8", start=False, tls=tls)
-        key = srv.new_client_key()
-        srv.start()
+        srv, key = t.server_with_key("--allow", "127.0.0.0/8", tls=tls)
     finally:
         harness.ALKNET = NATIVE
     return srv, key

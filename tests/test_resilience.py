@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 
@@ -22,10 +21,7 @@ BIG = harness.size(os.environ.get("ALK_BIG", "256M"))
 
 def server(t, *args):
     """alknet serve with one client key; returns (server, key)."""
-    srv = t.server(*LOOPBACK, *args, start=False)
-    key = srv.new_client_key()
-    srv.start()
-    return srv, key
+    return t.server_with_key(*LOOPBACK, *args)
 
 
 def blast_proc(t, blast, mode, nbytes, socks, name, timeout=120):
@@ -40,20 +36,12 @@ def curl_bg(t, url, socks, name="curl"):
                    "--socks5-hostname", f"127.0.0.1:{socks}", url], name=name)
 
 
-def socks_request(port, host, dport):
+def outage_request(port, host, dport):
     """A SOCKS5 CONNECT by name; returns (reply code or -1, seconds taken,
     whether the socket was closed after a failure)."""
     start = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(b"\x05\x01\x00\x05\x01\x00\x03" + bytes([len(host)]) + host.encode()
-                  + struct.pack(">H", dport))
-        got = b""
-        while len(got) < 12:
-            part = s.recv(12 - len(got))
-            if not part:
-                break
-            got += part
-        rep = got[3] if len(got) >= 4 else -1
+    rep, s = harness.socks_connect(port, host, dport, timeout=60)
+    with s:
         closed = False
         if rep != 0:
             try:
@@ -153,7 +141,7 @@ def test_outage_requests_fail_cleanly(t):
 
     th = threading.Thread(target=forward)
     th.start()
-    rep, took, closed = socks_request(client.socks, "localhost", http.port)
+    rep, took, closed = outage_request(client.socks, "localhost", http.port)
     th.join(60)
     print(f"SOCKS request during the outage: reply {rep} after {took:.1f} s; "
           f"-L connection: {result.get('fwd')}")
@@ -173,9 +161,7 @@ def test_reconnect_follows_dns_change(t):
     (dynamic DNS): the reconnection looks the name up again (through
     --dns, without blocking) and finds the server at its new address."""
     import dnsd
-    srv = t.server(*LOOPBACK, start=False)
-    key = srv.new_client_key()
-    srv.start()
+    srv, key = server(t)
     dport, dstop = dnsd.start("srv.test A 127.0.0.1\n", log=open(t.path("dnsd.log"), "w"))
     t.workdir.on_close(dstop)
     keytype, blob = srv.host_pub_line.split()[:2]
@@ -276,14 +262,6 @@ def test_rekey_limit_usage(t):
 # ------------------------------------------------------------------ memory
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
-
-
 @harness.timeout(240)
 def test_slow_consumer_is_bounded(t):
     """A SOCKS client that reads nothing while 1 GiB is offered stops only
@@ -295,26 +273,22 @@ def test_slow_consumer_is_bounded(t):
     blast = t.blast()
     ok, line = blast.client("E", harness.size("16M"), socks=client.socks, socks_name="localhost")
     check(ok, line)
-    base_c, base_s = rss_kib(client.proc.pid), rss_kib(srv.proc.pid)
+    base_c, base_s = harness.rss_kib(client.proc.pid), harness.rss_kib(srv.proc.pid)
     ok, line = blast.client("E", harness.size("64M"), socks=client.socks, socks_name="localhost")
     check(ok, line)
     alone = float(re.search(r"usec=(\d+)", line).group(1)) / 1e6
 
-    s = socket.create_connection(("127.0.0.1", client.socks), timeout=30)
+    rep, s = harness.socks_connect(client.socks, "localhost", blast.port)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.sendall(b"\x05\x01\x00\x05\x01\x00\x03\x09localhost" + struct.pack(">H", blast.port))
-    got = b""
-    while len(got) < 12:
-        got += s.recv(12 - len(got))
-    check(got[3] == 0, f"SOCKS reply {got!r}")
+    check(rep == 0, f"SOCKS reply {rep}")
     s.sendall(b"D" + struct.pack(">QI", 1 << 30, 7))  # 1 GiB offered, never read
     time.sleep(3)
-    stalled_c, stalled_s = rss_kib(client.proc.pid), rss_kib(srv.proc.pid)
+    stalled_c, stalled_s = harness.rss_kib(client.proc.pid), harness.rss_kib(srv.proc.pid)
     ok, line = blast.client("E", harness.size("64M"), socks=client.socks, socks_name="localhost")
     check(ok, f"second stream while one is stalled: {line}")
     beside = float(re.search(r"usec=(\d+)", line).group(1)) / 1e6
     time.sleep(1)
-    end_c, end_s = rss_kib(client.proc.pid), rss_kib(srv.proc.pid)
+    end_c, end_s = harness.rss_kib(client.proc.pid), harness.rss_kib(srv.proc.pid)
     s.close()
     print(f"RSS KiB client {base_c} -> {stalled_c} stalled -> {end_c}; server {base_s} -> "
           f"{stalled_s} -> {end_s}; 64 MiB echo {alone:.2f} s alone, {beside:.2f} s beside the "
@@ -338,15 +312,12 @@ def open_streams(socks, port, n, batch=200):
         group = []
         for i in range(first, min(n, first + batch)):
             s = socket.create_connection(("127.0.0.1", socks), timeout=30)
-            s.sendall(b"\x05\x01\x00\x05\x01\x00\x03\x09localhost" + struct.pack(">H", port))
+            s.sendall(harness.socks_request("localhost", port))
             group.append(s)
         for s in group:
-            got = b""
-            while len(got) < 12:
-                part = s.recv(12 - len(got))
-                check(part, f"stream {len(socks_list)}: closed during the SOCKS handshake")
-                got += part
-            check(got[1] == 0 and got[3] == 0, f"stream {len(socks_list)}: SOCKS reply {got!r}")
+            rep, got = harness.socks_reply(s)
+            check(len(got) == 12 and got[1] == 0 and rep == 0,
+                  f"stream {len(socks_list)}: SOCKS reply {got!r}")
             s.sendall(b"E" + struct.pack(">QI", 0, len(socks_list)))
             s.setblocking(False)
             socks_list.append(s)
@@ -408,13 +379,13 @@ def test_5000_streams(t):
     blast = t.blast()
     ok, line = blast.client("E", "64k", socks=client.socks, socks_name="localhost")
     check(ok, line)
-    base_c, base_s = rss_kib(client.proc.pid), rss_kib(srv.proc.pid)
+    base_c, base_s = harness.rss_kib(client.proc.pid), harness.rss_kib(srv.proc.pid)
     start = time.monotonic()
     streams = open_streams(client.socks, blast.port, n)
     opened = time.monotonic() - start
     client.proc.signal(signal.SIGUSR1)
     log = client.proc.wait_for(f"{n} streams", timeout=10)
-    idle_c, idle_s = rss_kib(client.proc.pid), rss_kib(srv.proc.pid)
+    idle_c, idle_s = harness.rss_kib(client.proc.pid), harness.rss_kib(srv.proc.pid)
     echo_all(streams, 4096)
     for s in streams:
         s.close()

@@ -5,7 +5,6 @@ DNS responder of our own), limits against abuse, signals and logs."""
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -23,10 +22,7 @@ LOOPBACK = ("--allow", "127.0.0.0/8")
 
 def server(t, *args, key_options=None):
     """alknet serve with one client key; returns (server, key)."""
-    srv = t.server(*args, start=False)
-    key = srv.new_client_key(options=key_options)
-    srv.start()
-    return srv, key
+    return t.server_with_key(*args, key_options=key_options)
 
 
 def ssh_socks(t, srv, key, *extra):
@@ -37,21 +33,7 @@ def ssh_socks(t, srv, key, *extra):
     return port
 
 
-def socks_connect(port, host, dport, atyp=3):
-    """A SOCKS5 CONNECT; returns (reply code, socket)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    if atyp == 3:
-        addr = bytes([3, len(host)]) + host.encode()
-    else:
-        addr = bytes([1]) + socket.inet_aton(host)
-    s.sendall(b"\x05\x01\x00\x05\x01\x00" + addr + struct.pack(">H", dport))
-    got = b""
-    while len(got) < 12:
-        part = s.recv(12 - len(got))
-        if not part:
-            break
-        got += part
-    return (got[3] if len(got) >= 4 else -1), s
+socks_connect = harness.socks_connect
 
 
 # ------------------------------------------------------------------ stock OpenSSH client

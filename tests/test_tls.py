@@ -24,10 +24,7 @@ PAGE = b"<html><body>" + b"the web server behind alknet " * 400 + b"</body></htm
 
 def server(t, *args, tls=True, key_options=None):
     """alknet serve with a plain and a TLS listener and one client key."""
-    srv = t.server(*args, start=False, tls=tls)
-    key = srv.new_client_key(options=key_options)
-    srv.start()
-    return srv, key
+    return t.server_with_key(*args, tls=tls, key_options=key_options)
 
 
 def tls_client(t, srv, key, *args, **kw):
@@ -62,25 +59,7 @@ def probe(port, data, timeout=25.0):
     """Sends data (nothing if empty), keeps the socket open and reads until
     the server closes: (bytes received, closed, seconds until the close)."""
     start = time.monotonic()
-    got, closed = b"", False
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        try:
-            if data:
-                s.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        while time.monotonic() - start < timeout:
-            try:
-                part = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                closed = True
-                break
-            if not part:
-                closed = True
-                break
-            got += part
+    got, closed = harness.socks_raw(port, data, timeout=timeout)
     return got, closed, time.monotonic() - start
 
 
