@@ -416,37 +416,37 @@ static void test_start(void)
         expect_out("socks5 greeting with credentials", LIT("\x05\x02\x00\x02"));
     }
     /* RFC 9110 9.3.6: CONNECT with the authority form host:port, the same
-     * in Host (RFC 9112 3.2.3); an IPv6 literal in brackets (RFC 3986 3.2.2) */
-    if (parse_ok("http://proxy.example:3128", &c)) {
-        px_start(&px, &c, "example.com", 443);
-        expect_text("CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-        CHECK(px.st == PX_3_REPLY && px.nl == 0, "http state");
-        px_start(&px, &c, "192.0.2.7", 22);
-        expect_text("CONNECT v4", "CONNECT 192.0.2.7:22 HTTP/1.1\r\nHost: 192.0.2.7:22\r\n\r\n");
-        px_start(&px, &c, "2001:db8::1", 8443);
-        expect_text("CONNECT v6", "CONNECT [2001:db8::1]:8443 HTTP/1.1\r\n"
-                                  "Host: [2001:db8::1]:8443\r\n\r\n");
-        px_start(&px, &c, "::1", 65535);
-        expect_text("CONNECT ::1", "CONNECT [::1]:65535 HTTP/1.1\r\nHost: [::1]:65535\r\n\r\n");
-    }
-    /* RFC 7617 2: base64 of user-id ":" password; its two examples */
-    if (parse_ok("http://Aladdin:open%20sesame@proxy.example:3128/", &c)) {
-        px_start(&px, &c, "example.com", 443);
-        expect_text("CONNECT Aladdin",
-                    "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
-                    "Proxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n");
-    }
-    if (parse_ok("http://test:123%C2%A3@proxy.example", &c)) {
-        px_start(&px, &c, "2001:db8::1", 443);
-        expect_text("CONNECT test/123 pound",
-                    "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n"
-                    "Proxy-Authorization: Basic dGVzdDoxMjPCow==\r\n\r\n");
-    }
-    if (parse_ok("http://user@proxy.example", &c)) { /* "user:" */
-        px_start(&px, &c, "example.com", 80);
-        expect_text("CONNECT user, no password",
-                    "CONNECT example.com:80 HTTP/1.1\r\nHost: example.com:80\r\n"
-                    "Proxy-Authorization: Basic dXNlcjo=\r\n\r\n");
+     * in Host (RFC 9112 3.2.3); an IPv6 literal in brackets (RFC 3986 3.2.2);
+     * with credentials, Basic with the base64 of user-id ":" password (RFC
+     * 7617 2, its two examples) */
+    static const struct {
+        const char *name, *url, *host;
+        unsigned port;
+        const char *want;
+    } connect[] = {
+        {"CONNECT", "http://proxy.example:3128", "example.com", 443,
+         "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"},
+        {"CONNECT v4", "http://proxy.example:3128", "192.0.2.7", 22,
+         "CONNECT 192.0.2.7:22 HTTP/1.1\r\nHost: 192.0.2.7:22\r\n\r\n"},
+        {"CONNECT v6", "http://proxy.example:3128", "2001:db8::1", 8443,
+         "CONNECT [2001:db8::1]:8443 HTTP/1.1\r\nHost: [2001:db8::1]:8443\r\n\r\n"},
+        {"CONNECT ::1", "http://proxy.example:3128", "::1", 65535,
+         "CONNECT [::1]:65535 HTTP/1.1\r\nHost: [::1]:65535\r\n\r\n"},
+        {"CONNECT Aladdin", "http://Aladdin:open%20sesame@proxy.example:3128/", "example.com", 443,
+         "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+         "Proxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n"},
+        {"CONNECT test/123 pound", "http://test:123%C2%A3@proxy.example", "2001:db8::1", 443,
+         "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n"
+         "Proxy-Authorization: Basic dGVzdDoxMjPCow==\r\n\r\n"},
+        {"CONNECT user, no password", "http://user@proxy.example", "example.com", 80, /* "user:" */
+         "CONNECT example.com:80 HTTP/1.1\r\nHost: example.com:80\r\n"
+         "Proxy-Authorization: Basic dXNlcjo=\r\n\r\n"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(connect); i++) {
+        if (!parse_ok(connect[i].url, &c)) continue;
+        px_start(&px, &c, connect[i].host, connect[i].port);
+        expect_text(connect[i].name, connect[i].want);
+        CHECK(px.st == PX_3_REPLY && px.nl == 0, "%s: state", connect[i].name);
     }
     /* a second start forgets the first */
     if (parse_ok("http://proxy.example:3128", &c)) {
