@@ -9401,15 +9401,24 @@ static struct {
     struct px *px;     /* its handshake on cfd, once connected */
 } cl; /* zero: .bss, not 7 KiB of .data in the binary; cl_run sets what must start at -1 */
 
+/* The --proxy handshake is over. */
+static void cl_drop_px(void)
+{
+    if (cl.px) wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+}
+/* Gives up the connect() (and proxy handshake) under way, if any. */
+static void cl_drop_connect(void)
+{
+    if (cl.cfd >= 0) close(cl.cfd);
+    cl.cfd = -1;
+    cl_drop_px();
+}
+
 static void cl_finish(int code)
 {
     if (!cl.done) cl.done = 1, cl.code = code;
     struct ssh *c = cl.c;
-    if (cl.cfd >= 0) { /* a connect() or proxy handshake still in progress */
-        close(cl.cfd);
-        cl.cfd = -1;
-    }
-    if (cl.px) wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+    cl_drop_connect();
     if (cl.rs) rs_free(cl.rs), free(cl.rs), cl.rs = NULL;
     if (c && c->ph != TP_5_CLOSING) tp_fail(c, -E_LOCAL, "client exiting");
     if (!c) ev.quit = 1;
@@ -9626,16 +9635,15 @@ static void cl_conn_ready(void)
     if (cl.px) {
         int r = px_io(cl.px, fd);
         if (r == 0) return;
-        cl.cfd = -1;
         if (r < 0) {
             char why[600];
             strfmt(why, sizeof why, "cannot reach %s: %s", cl.target, cl.px->why);
-            close(fd);
-            wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+            cl_drop_connect();
             cl_unreachable(why);
             return;
         }
-        wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+        cl.cfd = -1; /* the transport's now */
+        cl_drop_px();
         cl_connected(fd);
         return;
     }
@@ -9680,41 +9688,31 @@ static void cl_service(void)
             }
         }
     }
-    if (!c && cl.retry_at && !cl.done) {
-        if (ev.now < cl.retry_at) {
-            ev_deadline(cl.retry_at);
-            return;
-        }
+    if (!c && cl.retry_at && !cl.done && ev.now >= cl.retry_at) {
         cl.retry_at = 0;
         cl.attempt++;
         LOG(L_INFO, 0, "reconnecting to %s (attempt %u)", cl.target, cl.attempt);
-        cl_resolve(); /* then connect(); or the next retry is set */
-        if (cl.retry_at) {
-            ev_deadline(cl.retry_at);
-            return;
-        }
+        cl_resolve(); /* a lookup under way, a connect(), or the next retry set */
     }
     if (cl.rs) {
         rs_service(cl.rs);
         cl_resolve_step();
-        if (cl.rs) {
-            if (cl.rs->fd >= 0) ev_add(cl.rs->fd, POLLIN, K_CONN, NULL);
-            ev_deadline(MIN(cl.rs->resend, cl.rs->deadline));
-            return;
-        }
-        if (cl.retry_at) {
-            ev_deadline(cl.retry_at);
-            return;
-        }
+    }
+    if (cl.rs) {
+        if (cl.rs->fd >= 0) ev_add(cl.rs->fd, POLLIN, K_CONN, NULL);
+        ev_deadline(MIN(cl.rs->resend, cl.rs->deadline));
+        return;
+    }
+    if (cl.retry_at) { /* waiting to try again */
+        ev_deadline(cl.retry_at);
+        return;
     }
     if (cl.cfd >= 0) {
         if (ev.now >= cl.cdeadline && cl.px) {
             char why[600];
             strfmt(why, sizeof why, "cannot reach %s: proxy %s: no answer within %d s", cl.target,
                    cl.pxc.shown, ALK_CONNECT_TIMEOUT_MS / 1000);
-            close(cl.cfd);
-            cl.cfd = -1;
-            wipe(cl.px, sizeof *cl.px), free(cl.px), cl.px = NULL;
+            cl_drop_connect();
             cl_unreachable(why);
             return;
         }
