@@ -40,10 +40,9 @@ def cross_binary(t, arch):
     os.chmod(wrapper, 0o755)
     out = subprocess.run([wrapper, "--version"], capture_output=True, text=True, timeout=60)
     check(out.returncode == 0, f"{arch} binary does not run: {out.stderr}")
-    print(f"{arch}: {out.stdout.strip()}; {os.path.getsize(binary)} bytes; "
-          f"{subprocess.run(['file', '-b', binary], capture_output=True, text=True).stdout.strip()}")
-    check("statically linked" in subprocess.run(["file", "-b", binary], capture_output=True,
-                                                text=True).stdout, f"{binary} is not static")
+    kind = subprocess.run(["file", "-b", binary], capture_output=True, text=True).stdout.strip()
+    print(f"{arch}: {out.stdout.strip()}; {os.path.getsize(binary)} bytes; {kind}")
+    check("statically linked" in kind, f"{binary} is not static: {kind}")
     return wrapper
 
 
@@ -70,43 +69,39 @@ def transfers(t, server_bin, client_bin, label):
     """Every cipher over TCP and the default one over TLS, 16 MiB each way."""
     srv, key = start_server(t, server_bin, tls=True)
     blast = t.blast()
-    for cipher in CIPHERS:
-        client = start_client(t, client_bin, srv, key, "-c", cipher)
+    for cipher, tls in [(c, False) for c in CIPHERS] + [(None, True)]:
+        client = start_client(t, client_bin, srv, key, *(("-c", cipher) if cipher else ()),
+                              tls=tls)
+        how = "TLS" if tls else cipher
         ok, line = blast.client("E", DATA, socks=client.socks, socks_name="localhost",
                                 timeout=600)
-        check(ok, f"{label}, {cipher}: {line}")
-        check(cipher in client.proc.stderr_text(), f"{cipher} was not negotiated")
+        check(ok, f"{label}, {how}: {line}")
+        used = re.search(r"cipher (\S+)", client.proc.stderr_text())
+        check(used and (tls or used.group(1) == cipher), f"{how}: cipher {used}, asked {cipher}")
         usec = int(re.search(r"usec=(\d+)", line).group(1))
-        print(f"{label} {cipher}: {DATA >> 20} MiB each way in {usec / 1e6:.1f} s")
+        how = f"over TLS ({used.group(1)})" if tls else cipher
+        print(f"{label} {how}: {DATA >> 20} MiB each way in {usec / 1e6:.1f} s")
         client.proc.kill()
-    client = start_client(t, client_bin, srv, key, tls=True)
-    ok, line = blast.client("E", DATA, socks=client.socks, socks_name="localhost", timeout=600)
-    check(ok, f"{label}, TLS: {line}")
-    cipher = re.search(r"cipher (\S+)", client.proc.stderr_text())
-    usec = int(re.search(r"usec=(\d+)", line).group(1))
-    print(f"{label} over TLS ({cipher.group(1) if cipher else '?'}): {usec / 1e6:.1f} s")
 
 
-def _client_test(arch):
+def _transfer_test(arch, kind):
+    """test_ARCH_client: the cross build as connect, to a native serve;
+    test_ARCH_server: the cross build as serve, for a native connect."""
     @harness.timeout(1200)
     def test(t):
-        transfers(t, NATIVE, cross_binary(t, arch), f"{arch} client -> native server")
-    test.__doc__ = f"alknet connect built for {arch}, under qemu, to a native alknet serve."
-    return test
-
-
-def _server_test(arch):
-    @harness.timeout(1200)
-    def test(t):
-        transfers(t, cross_binary(t, arch), NATIVE, f"native client -> {arch} server")
-    test.__doc__ = f"alknet serve built for {arch}, under qemu, for a native alknet connect."
+        cross = cross_binary(t, arch)
+        if kind == "client":
+            transfers(t, NATIVE, cross, f"{arch} client -> native server")
+        else:
+            transfers(t, cross, NATIVE, f"native client -> {arch} server")
+    test.__name__ = test.__qualname__ = f"test_{arch}_{kind}"
+    test.__doc__ = f"alknet built for {arch}, under qemu, as the {kind} of a native alknet."
     return test
 
 
 for _arch in ARCHS:
-    for _kind, _make in (("client", _client_test), ("server", _server_test)):
-        _f = _make(_arch)
-        _f.__name__ = _f.__qualname__ = f"test_{_arch}_{_kind}"
+    for _kind in ("client", "server"):
+        _f = _transfer_test(_arch, _kind)
         globals()[_f.__name__] = _f
 
 
