@@ -440,9 +440,10 @@ class Sshd:
         self.add_authorized_key(path + ".pub", options)
         return path
 
-    def known_hosts_line(self):
+    def known_hosts_line(self, host="127.0.0.1", port=None):
+        """The known_hosts line for this host key at [host]:port (this port)."""
         keytype, blob = self.host_pub_line.split()[:2]
-        return f"[127.0.0.1]:{self.port} {keytype} {blob}"
+        return f"[{host}]:{port or self.port} {keytype} {blob}"
 
     def ssh_argv(self, key, *extra):
         """OpenSSH client argv that trusts only this sshd and uses only `key`."""
@@ -765,8 +766,7 @@ class Server:
         with open(self.known_hosts, "w") as f:
             f.write(self.known_hosts_line() + "\n")
             if self.tls_port:  # the host key also stands for the TLS port
-                keytype, blob = self.host_pub_line.split()[:2]
-                f.write(f"[127.0.0.1]:{self.tls_port} {keytype} {blob}\n")
+                f.write(self.known_hosts_line(port=self.tls_port) + "\n")
         return self.proc
 
     def stop(self):

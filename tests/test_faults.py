@@ -30,10 +30,10 @@ class Tunnel:
                             "--allow", "198.18.0.0/15", *extra]
         self.start_server()
         with open(srv.host_key + ".pub") as f:
-            keytype, blob = f.read().split()[:2]
+            srv.host_pub_line = f.read().strip()
         known = t.path("known_hosts")
         with open(known, "w") as f:
-            f.write(f"[{pair.a_addr}]:2222 {keytype} {blob}\n")
+            f.write(srv.known_hosts_line(pair.a_addr, 2222) + "\n")
         self.blast_port, _ = pair.blast(pair.a)
         self.client = pair.proc(pair.b, [harness.ALKNET, "connect", f"alknet@{pair.a_addr}",
                                          "-p", "2222", "-i", self.key, "--known-hosts", known,

@@ -164,10 +164,9 @@ def test_reconnect_follows_dns_change(t):
     srv, key = server(t)
     dport, dstop = dnsd.start("srv.test A 127.0.0.1\n", log=open(t.path("dnsd.log"), "w"))
     t.workdir.on_close(dstop)
-    keytype, blob = srv.host_pub_line.split()[:2]
     known = t.path("known_hosts")
     with open(known, "w") as f:
-        f.write(f"[srv.test]:{srv.port} {keytype} {blob}\n")
+        f.write(srv.known_hosts_line("srv.test") + "\n")
     socks = harness.free_port()
     client = t.proc([harness.ALKNET, "connect", "alknet@srv.test", "-p", srv.port, "-i", key,
                      "--known-hosts", known, "--dns", f"127.0.0.1:{dport}",
