@@ -113,6 +113,9 @@
 
 #define ALK_ID_STRING "SSH-2.0-alknet_" ALK_VERSION
 #define ALK_USER_DEFAULT "alknet"
+#define ALK_CONNECT_CONFIG ".alknet/config"          /* under $HOME, read when -F is not given */
+#define ALK_SERVE_CONFIG ".alknet/alknet.conf"       /* the same for serve ... */
+#define ALK_SERVE_CONFIG_ROOT "/etc/alknet/alknet.conf" /* ... run as root */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ALK_UNUSED __attribute__((unused))
@@ -10164,6 +10167,11 @@ static void cfg_help(FILE *f, enum cmd cmd)
                      o->sh ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
             fprintf(f, "  %-36s %s\n", left, o->help);
         }
+        if (cmd == C_CONNECT || cmd == C_SERVE)
+            fprintf(f, "\nwithout -F, %s is read if it exists\n",
+                    cmd == C_CONNECT ? "~/" ALK_CONNECT_CONFIG
+                    : geteuid() == 0 ? ALK_SERVE_CONFIG_ROOT
+                                     : "~/" ALK_SERVE_CONFIG " (as root: " ALK_SERVE_CONFIG_ROOT ")");
         if (cmd == C_CONNECT)
             fprintf(f,
                     "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
@@ -10573,9 +10581,9 @@ static int cfg_usage(enum cmd cmd, const char *fmt, ...)
     return ALK_EXIT_USAGE;
 }
 
-/* Reads a -F file; options in `given` (set on the command line) are
- * skipped. Returns 0 or an exit code. */
-/* The lines of a config file (text modified in place); path names it in messages. */
+/* The lines of a config file (text modified in place); path names it in
+ * messages. Options in `given` (set on the command line) are skipped.
+ * Returns 0 or an exit code. */
 static int cfg_text(char *text, const char *path, enum cmd cmd, const uint8_t *given)
 {
     int lineno = 0, rc = 0;
@@ -10613,6 +10621,7 @@ static int cfg_text(char *text, const char *path, enum cmd cmd, const uint8_t *g
     return rc;
 }
 
+/* Reads a config file (-F, or the default one); see cfg_text. */
 static int cfg_file(const char *path, enum cmd cmd, const uint8_t *given)
 {
     char err[PATH_MAX + 64];
@@ -10702,6 +10711,16 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
     if (given[O_ALLOW] || given[O_DENY]) { /* the rules are one list: all from one place */
         given[O_ALLOW] = given[O_DENY] = 1;
         cfg.rules_from_cli = 1;
+    }
+    char defpath[PATH_MAX];
+    if (!config && cmd != C_KEYGEN && cmd != C_PUBKEY) {
+        /* no -F: the default file, if there is one (a missing one is not an error) */
+        if (cmd == C_SERVE && geteuid() == 0)
+            strfmt(defpath, sizeof defpath, "%s", ALK_SERVE_CONFIG_ROOT);
+        else
+            strfmt(defpath, sizeof defpath, "%s/%s", home_dir(),
+                   cmd == C_SERVE ? ALK_SERVE_CONFIG : ALK_CONNECT_CONFIG);
+        if (access(defpath, F_OK) == 0) config = defpath;
     }
     if (config) {
         /* options given on the command line win; lists given there replace the file's */

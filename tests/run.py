@@ -9,8 +9,9 @@ workdir and fixtures) or none.  It fails by raising (assert, harness.Fail,
 anything), skips with `raise harness.Skip("why")`, and has a time limit: its
 `timeout` attribute (harness.timeout(S) decorator), default 120 s.
 
-Each test runs in a child process of its own; when it ends, passes or
-hangs, everything it started is killed.  Its workdir is removed on success
+Each test runs in a child process of its own, with HOME set to an empty
+directory in its workdir; when it ends, passes or hangs, everything it
+started is killed.  Its workdir is removed on success
 and kept on failure (the path is printed with the failure).  Output: one line
 per test (with what a passing test printed, its measurements, indented
 below it), then "N skipped", then exactly "N passed, N failed" as the last
@@ -171,13 +172,18 @@ def sanitizer_report(wd):
 def run_one(name, modname, funcname, limit):
     """Runs one test in a child process; returns (status, seconds, lines to print)."""
     wd = tempfile.mkdtemp(prefix=f"alknet-{funcname}-")
+    # a HOME of its own: nothing in the developer's ~/.alknet (keys, config)
+    # reaches a test, and a test that writes there writes into its workdir
+    home = os.path.join(wd, "home")
+    os.mkdir(home)
+    env = dict(os.environ, HOME=home)
     start = time.monotonic()
     timed_out = interrupted = False
     with open(os.path.join(wd, OUTPUT), "wb") as log:
         child = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--child", modname, funcname, wd],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=harness.ROOT)
+            start_new_session=True, cwd=harness.ROOT, env=env)
         try:
             try:
                 child.wait(limit)

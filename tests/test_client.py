@@ -378,3 +378,38 @@ def test_config_file(t):
     check(status == 2 and f"{conf}:1: port" in err, f"{status} {err}")
     status, _, err = harness.alknet(["connect", "h", "-F", t.path("missing.conf")])
     check(status == 3 and "missing.conf" in err, f"{status} {err}")
+
+
+def test_default_config_file(t):
+    """Without -F, ~/.alknet/config is read if it exists (a missing one is
+    no error); with -F it is not read; a bad line in it names file:line."""
+    sshd = t.sshd()
+    key = sshd.new_client_key()
+    home = t.path("home")
+    os.makedirs(os.path.join(home, ".alknet"))
+    default = os.path.join(home, ".alknet", "config")
+    status, out, _ = harness.alknet(["connect", "--help"], env={"HOME": home})
+    check(status == 0 and "~/.alknet/config is read" in out, out)
+    p = harness.free_port()
+    with open(default, "w") as f:
+        f.write(f"port {sshd.port}\nidentity {key}\nknown-hosts {sshd.known_hosts}\n"
+                f"dynamic 127.0.0.1:{p}\n")
+    c = t.proc([ALKNET, "connect", f"{sshd.user}@127.0.0.1"], env={"HOME": home},
+               name="alknet")
+    harness.wait_port(p, proc=c)
+    http = t.http({"/d": b"from the default config\n"})
+    got = harness.run(["curl", "-sS", "--max-time", "10", "--socks5-hostname",
+                       f"127.0.0.1:{p}", http.url("/d", host="localhost")])
+    check(got == "from the default config\n", repr(got))
+    c.kill()
+    with open(default, "a") as f:
+        f.write("frobnicate yes\n")
+    status, _, err = harness.alknet(["connect", "h"], env={"HOME": home})
+    check(status == 2 and f"{default}:5: unknown keyword 'frobnicate'" in err, f"{status} {err}")
+    other = t.path("other.conf")
+    with open(other, "w") as f:
+        f.write("keepalive 5\n")
+    status, out, err = harness.alknet(["connect", f"{sshd.user}@127.0.0.1", "-p", sshd.port,
+                                       "-i", key, "--known-hosts", sshd.known_hosts,
+                                       "-F", other, "--check"], env={"HOME": home})
+    check(status == 0, f"-F other: the default file was read too? {status} {err}")

@@ -438,3 +438,57 @@ def test_config_file_rules_reload(t):
     srv.proc.wait_for("keeping the old ones")
     ok, line = blast.client("E", "64k", socks=client.socks)
     check(ok, f"old rules kept after a broken reload: {line}")
+
+
+def test_default_config_file(t):
+    """Without -F, serve reads /etc/alknet/alknet.conf when run as root, else
+    ~/.alknet/alknet.conf (if it exists); --help names the one it reads.
+    As root, /etc/alknet comes from an overlay in a private mount namespace,
+    so the machine's /etc is never touched; as another user, `nobody`."""
+    home = t.path("home")
+    os.makedirs(os.path.join(home, ".alknet"))
+    in_home = os.path.join(home, ".alknet", "alknet.conf")
+    with open(in_home, "w") as f:
+        f.write("# the home file\nfrobnicate yes\n")
+    status, out, _ = harness.alknet(["serve", "--help"], env={"HOME": home})
+    if os.geteuid() != 0:
+        check("~/.alknet/alknet.conf (as root: /etc/alknet/alknet.conf) is read" in out, out)
+        status, _, err = harness.alknet(["serve"], env={"HOME": home})
+        check(status == 2 and f"{in_home}:2: unknown keyword 'frobnicate'" in err,
+              f"{status} {err}")
+        raise harness.Skip("not root: the /etc/alknet/alknet.conf case needs a mount namespace")
+    check("without -F, /etc/alknet/alknet.conf is read if it exists" in out, out)
+    # the home file is for non-root servers: as nobody, it is read
+    os.chmod(t.path(), 0o755)
+    os.chown(home, 65534, 65534)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        ALKNET, "serve"], env=dict(os.environ, HOME=home),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    err = r.stderr.decode()
+    check(r.returncode == 2 and f"{in_home}:2: unknown keyword 'frobnicate'" in err,
+          f"as nobody: {r.returncode} {err}")
+    # root: /etc/alknet/alknet.conf, seen through an overlay of /etc
+    srv = t.server(start=False)
+    key = srv.new_client_key()
+    upper, work = t.path("etc-upper"), t.path("etc-work")
+    os.makedirs(os.path.join(upper, "alknet"))
+    os.makedirs(work)
+    with open(os.path.join(upper, "alknet", "alknet.conf"), "w") as f:
+        f.write(f"listen 127.0.0.1:{srv.port}\nhost-key {srv.host_key}\n"
+                f"authorized-keys {srv.authorized_keys}\nallow 127.0.0.0/8\n")
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           stderr=subprocess.PIPE)
+    if probe.returncode != 0:
+        raise harness.Skip(f"no mount namespace here: {probe.stderr.decode().strip()}")
+    proc = t.proc(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} "
+                   f"/etc && exec {ALKNET} serve"], env={"HOME": home}, name="serve")
+    harness.wait_port(srv.port, proc=proc)
+    srv.proc = proc
+    with open(srv.host_key + ".pub") as f:
+        srv.host_pub_line = f.read().strip()
+    with open(srv.known_hosts, "w") as f:
+        f.write(srv.known_hosts_line() + "\n")
+    client = t.alknet(srv, key)
+    ok, line = t.blast().client("E", "64k", socks=client.socks)
+    check(ok, line)
