@@ -113,8 +113,8 @@
 
 #define ALK_ID_STRING "SSH-2.0-alknet_" ALK_VERSION
 #define ALK_USER_DEFAULT "alknet"
-#define ALK_CONNECT_CONFIG ".alknet/config"          /* under $HOME, read when -F is not given */
-#define ALK_SERVE_CONFIG ".alknet/alknet.conf"       /* the same for serve ... */
+#define ALK_CONNECT_CONFIG ".alknet/config"             /* under $HOME, read when -F is not given */
+#define ALK_SERVE_CONFIG ".alknet/alknet.conf"          /* the same for serve ... */
 #define ALK_SERVE_CONFIG_ROOT "/etc/alknet/alknet.conf" /* ... run as root */
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -10171,7 +10171,8 @@ static void cfg_help(FILE *f, enum cmd cmd)
             fprintf(f, "\nwithout -F, %s is read if it exists\n",
                     cmd == C_CONNECT ? "~/" ALK_CONNECT_CONFIG
                     : geteuid() == 0 ? ALK_SERVE_CONFIG_ROOT
-                                     : "~/" ALK_SERVE_CONFIG " (as root: " ALK_SERVE_CONFIG_ROOT ")");
+                                     : "~/" ALK_SERVE_CONFIG " (as root: " ALK_SERVE_CONFIG_ROOT
+                                       ")");
         if (cmd == C_CONNECT)
             fprintf(f,
                     "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
