@@ -167,30 +167,30 @@ static int hex_digit(int c)
                                   : -1;
 }
 
-static uint32_t ld32_be(const uint8_t *p)
+static inline uint32_t ld32_be(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static void st32_be(uint8_t *p, uint32_t v)
+static inline void st32_be(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
 }
-static uint32_t ld32_le(const uint8_t *p)
+static inline uint32_t ld32_le(const uint8_t *p)
 {
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
-static void st32_le(uint8_t *p, uint32_t v)
+static inline void st32_le(uint8_t *p, uint32_t v)
 {
     p[3] = (uint8_t)(v >> 24), p[2] = (uint8_t)(v >> 16), p[1] = (uint8_t)(v >> 8);
     p[0] = (uint8_t)v;
 }
-/* the 64-bit Poly1305 (SECTION 5) uses these; 32-bit builds do not */
-static ALK_UNUSED uint64_t ld64_le(const uint8_t *p)
+/* the 64-bit Poly1305 (SECTION 5) uses these */
+static inline uint64_t ld64_le(const uint8_t *p)
 {
     return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p);
 }
-static ALK_UNUSED void st64_le(uint8_t *p, uint64_t v)
+static inline void st64_le(uint8_t *p, uint64_t v)
 {
     st32_le(p, (uint32_t)v), st32_le(p + 4, (uint32_t)(v >> 32));
 }
@@ -1632,46 +1632,80 @@ static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, cons
 __extension__ typedef unsigned __int128 poly_u128;
 
 struct poly44 {
-    uint64_t r[3], h[3];
+    uint64_t r[3], rr[3], h[3]; /* r, r^2 (partly reduced), the accumulator */
 };
 
-/* As poly_26_blocks with limbs of 44, 44 and 42 bits. Columns that reach
- * 2^132 = 4 * 2^130 wrap around times 20. With h_i < 2^46 and 20 r_j < 2^49 each
- * column sum is below 2^97. */
-static void poly_44_blocks(struct poly44 *st, const uint8_t *m, size_t nb, uint64_t hibit)
+/* d += h * r for limbs of 44, 44 and 42 bits. Columns that reach 2^132 =
+ * 4 * 2^130 wrap around times 20. With h_i < 2^46 and 20 r_j < 2^49 each
+ * column gains less than 2^97, so two products fit in the 128-bit sums. */
+static inline void poly_44_mac(poly_u128 d[3], const uint64_t h[3], const uint64_t r[3])
+{
+    uint64_t s1 = 20 * r[1], s2 = 20 * r[2];
+    d[0] += (poly_u128)h[0] * r[0] + (poly_u128)h[1] * s2 + (poly_u128)h[2] * s1;
+    d[1] += (poly_u128)h[0] * r[1] + (poly_u128)h[1] * r[0] + (poly_u128)h[2] * s2;
+    d[2] += (poly_u128)h[0] * r[2] + (poly_u128)h[1] * r[1] + (poly_u128)h[2] * r[0];
+}
+/* h = d, carried back into limbs of at most 44 (+ a few), 44 and 42 bits */
+static inline void poly_44_carry(uint64_t h[3], poly_u128 d[3])
 {
     const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
-    uint64_t r0 = st->r[0], r1 = st->r[1], r2 = st->r[2], s1 = 20 * r1, s2 = 20 * r2;
-    uint64_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2];
-    for (; nb > 0; nb--, m += 16) {
-        uint64_t t0 = ld64_le(m), t1 = ld64_le(m + 8);
-        h0 += t0 & M44;
-        h1 += (t0 >> 44 | t1 << 20) & M44;
-        h2 += (t1 >> 24) | hibit;
-        poly_u128 d0 = (poly_u128)h0 * r0 + (poly_u128)h1 * s2 + (poly_u128)h2 * s1;
-        poly_u128 d1 = (poly_u128)h0 * r1 + (poly_u128)h1 * r0 + (poly_u128)h2 * s2;
-        poly_u128 d2 = (poly_u128)h0 * r2 + (poly_u128)h1 * r1 + (poly_u128)h2 * r0;
-        d1 += (uint64_t)(d0 >> 44);
-        d2 += (uint64_t)(d1 >> 44);
-        h0 = ((uint64_t)d0 & M44) + (uint64_t)(d2 >> 42) * 5;
-        h1 = ((uint64_t)d1 & M44) + (h0 >> 44);
-        h0 &= M44;
-        h2 = (uint64_t)d2 & M42;
+    d[1] += (uint64_t)(d[0] >> 44);
+    d[2] += (uint64_t)(d[1] >> 44);
+    h[0] = ((uint64_t)d[0] & M44) + (uint64_t)(d[2] >> 42) * 5;
+    h[1] = ((uint64_t)d[1] & M44) + (h[0] >> 44);
+    h[0] &= M44;
+    h[2] = (uint64_t)d[2] & M42;
+}
+/* h += one 16-byte block, with 2^128 added when hibit is 2^40 */
+static inline void poly_44_add(uint64_t h[3], const uint8_t *m, uint64_t hibit)
+{
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1;
+    uint64_t t0 = ld64_le(m), t1 = ld64_le(m + 8);
+    h[0] += t0 & M44;
+    h[1] += (t0 >> 44 | t1 << 20) & M44;
+    h[2] += (t1 >> 24) | hibit;
+}
+
+/*
+ * As poly_26_blocks, two blocks a step where it can: h = (h + m1) r^2 +
+ * m2 r. The two products do not wait for each other, so the multiplier
+ * works on both at once instead of finishing one block before the next.
+ */
+static void poly_44_blocks(struct poly44 *st, const uint8_t *m, size_t nb, uint64_t hibit)
+{
+    uint64_t h[3] = {st->h[0], st->h[1], st->h[2]};
+    for (; nb >= 2; nb -= 2, m += 32) {
+        uint64_t b[3] = {0, 0, 0};
+        poly_u128 d[3] = {0, 0, 0};
+        poly_44_add(h, m, hibit);
+        poly_44_add(b, m + 16, hibit);
+        poly_44_mac(d, h, st->rr);
+        poly_44_mac(d, b, st->r);
+        poly_44_carry(h, d);
     }
-    st->h[0] = h0, st->h[1] = h1, st->h[2] = h2;
+    if (nb) {
+        poly_u128 d[3] = {0, 0, 0};
+        poly_44_add(h, m, hibit);
+        poly_44_mac(d, h, st->r);
+        poly_44_carry(h, d);
+    }
+    memcpy(st->h, h, sizeof h);
 }
 
 /* Poly1305 with 44-bit limbs: fewer, wider products where they are cheap. */
 static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
 {
     const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
-    struct poly44 st = {{0}, {0}};
+    struct poly44 st = {{0}, {0}, {0}};
     uint8_t r[16], last[16];
     poly_clamp(r, key);
     uint64_t t0 = ld64_le(r), t1 = ld64_le(r + 8);
     st.r[0] = t0 & M44;
     st.r[1] = (t0 >> 44 | t1 << 20) & M44;
     st.r[2] = t1 >> 24;
+    poly_u128 d[3] = {0, 0, 0};
+    poly_44_mac(d, st.r, st.r);
+    poly_44_carry(st.rr, d);
     poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
     if (n % 16) {
         memset(last, 0, 16);
@@ -1763,18 +1797,94 @@ struct ci_dir {
     } k;
 };
 
-/* Fastest implementations BearSSL has on this CPU, chosen once (ci_init). */
+/* Fastest implementations for this CPU, chosen once (ci_init). */
 static struct {
-    br_chacha20_run chacha;
+    br_chacha20_run chacha, chacha_tail; /* the second: BearSSL's, for cc_wide's last bytes */
     const br_block_ctr_class *aes;
     br_ghash ghash;
     int aes_hw; /* AES-NI + PCLMUL present: AES-GCM goes first by default */
 } ci;
 
+/*
+ * ChaCha20 (RFC 8439 2.3, 2.4) eight blocks at a time, with the same
+ * interface as BearSSL's br_chacha20_run. BearSSL's SSE2 code works on one
+ * block at a time and costs about 4 cycles a byte; here vector lane b of
+ * x[i] holds state word i of block b, so each instruction advances eight
+ * blocks (GCC and clang vector extensions: two SSE2 or NEON operations per
+ * step, one with AVX2). The keystream is then read out of the lanes, block
+ * by block, and XORed into the data. A tail of less than 512 bytes goes to
+ * BearSSL's code, which continues from the same counter. Built where the
+ * CPU always has 128-bit vectors (x86_64, aarch64); elsewhere ci_init keeps
+ * BearSSL's implementation.
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__aarch64__))
+#define CC_WIDE 8
+typedef uint32_t cc_vec __attribute__((vector_size(4 * CC_WIDE)));
+#define CC_ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
+#define CC_QR(a, b, c, d)                                                                          \
+    (a += b, d ^= a, d = CC_ROTL(d, 16), c += d, b ^= c, b = CC_ROTL(b, 12), a += b, d ^= a,       \
+     d = CC_ROTL(d, 8), c += d, b ^= c, b = CC_ROTL(b, 7))
+
+static inline __attribute__((always_inline)) uint32_t cc_wide_body(const void *key, const void *iv,
+                                                                   uint32_t cc, void *data,
+                                                                   size_t len, br_chacha20_run tail)
+{
+    uint32_t in[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
+    for (int i = 0; i < 8; i++)
+        in[4 + i] = ld32_le((const uint8_t *)key + 4 * i);
+    for (int i = 0; i < 3; i++)
+        in[13 + i] = ld32_le((const uint8_t *)iv + 4 * i);
+    uint8_t *p = data;
+    for (; len >= 64 * CC_WIDE; p += 64 * CC_WIDE, len -= 64 * CC_WIDE, cc += CC_WIDE) {
+        cc_vec s[16], x[16];
+        in[12] = cc;
+        for (int i = 0; i < 16; i++)
+            s[i] = (cc_vec){0} + in[i];
+        for (uint32_t b = 0; b < CC_WIDE; b++)
+            s[12][b] += b;
+        memcpy(x, s, sizeof x);
+        for (int r = 0; r < 10; r++) {
+            CC_QR(x[0], x[4], x[8], x[12]), CC_QR(x[1], x[5], x[9], x[13]);
+            CC_QR(x[2], x[6], x[10], x[14]), CC_QR(x[3], x[7], x[11], x[15]);
+            CC_QR(x[0], x[5], x[10], x[15]), CC_QR(x[1], x[6], x[11], x[12]);
+            CC_QR(x[2], x[7], x[8], x[13]), CC_QR(x[3], x[4], x[9], x[14]);
+        }
+        uint32_t ks[16][CC_WIDE];
+        for (int i = 0; i < 16; i++) {
+            x[i] += s[i];
+            memcpy(ks[i], &x[i], sizeof x[i]);
+        }
+        for (int b = 0; b < CC_WIDE; b++)
+            for (int i = 0; i < 16; i++) {
+                uint8_t *w = p + 64 * b + 4 * i;
+                st32_le(w, ld32_le(w) ^ ks[i][b]);
+            }
+    }
+    return len ? tail(key, iv, cc, p, len) : cc;
+}
+static uint32_t cc_wide(const void *key, const void *iv, uint32_t cc, void *data, size_t len)
+{
+    return cc_wide_body(key, iv, cc, data, len, ci.chacha_tail);
+}
+#ifdef __x86_64__
+__attribute__((target("avx2"))) static uint32_t cc_wide_avx2(const void *key, const void *iv,
+                                                             uint32_t cc, void *data, size_t len)
+{
+    return cc_wide_body(key, iv, cc, data, len, ci.chacha_tail);
+}
+#endif
+#endif
+
 static void ci_init(void)
 {
-    ci.chacha = br_chacha20_sse2_get();
-    if (!ci.chacha) ci.chacha = &br_chacha20_ct_run;
+    ci.chacha = ci.chacha_tail = br_chacha20_sse2_get();
+    if (!ci.chacha) ci.chacha = ci.chacha_tail = &br_chacha20_ct_run;
+#ifdef CC_WIDE
+    ci.chacha = cc_wide;
+#ifdef __x86_64__
+    if (__builtin_cpu_supports("avx2")) ci.chacha = cc_wide_avx2;
+#endif
+#endif
     ci.aes = br_aes_x86ni_ctr_get_vtable();
     ci.ghash = br_ghash_pclmul_get();
     ci.aes_hw = ci.aes && ci.ghash;
