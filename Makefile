@@ -12,6 +12,8 @@
 #   make size            the size of every static binary built so far
 #   make check-static    the whole suite against the static x86_64 binary
 #   make check-cross     each cross binary under qemu-user against a native peer
+#   make install         ./alknet and its man page under PREFIX (/usr/local), DESTDIR
+#   make uninstall       removes what make install put there
 #   make clean
 
 CC ?= cc
@@ -219,6 +221,19 @@ $(XMUSL):
 	scripts/build-musl.sh $(SRCDIR)/musl $(TRIPLE_$(XARCH)) $(CURDIR)/$(XMUSL) "$(XFLAGS_$(XARCH))"
 endif
 endif
+
+# Installs what make built (rebuilt only if out of date): the binary and
+# docs/alknet.1. DESTDIR stages the tree for a package.
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+MAN1DIR = $(PREFIX)/share/man/man1
+.PHONY: install uninstall
+install: alknet
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR)
+	install -m 755 alknet $(DESTDIR)$(BINDIR)/alknet
+	install -m 644 docs/alknet.1 $(DESTDIR)$(MAN1DIR)/alknet.1
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/alknet $(DESTDIR)$(MAN1DIR)/alknet.1
 
 clean:
 	rm -rf alknet $(B)

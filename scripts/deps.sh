@@ -9,7 +9,8 @@ PKGS="make gcc libc6-dev libbearssl-dev
       tinyproxy-bin nmap
       iproute2 iptables util-linux
       musl-tools gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu
-      gcc-mips-linux-gnu qemu-user-static file xz-utils"
+      gcc-mips-linux-gnu qemu-user-static file xz-utils
+      man-db groff-base"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
