@@ -59,6 +59,9 @@
 #if defined(__linux__)
 #include <sys/random.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 
 /* ==================== SECTION 1: limits, build switches ==================== */
 
@@ -1867,6 +1870,18 @@ static uint32_t cc_wide(const void *key, const void *iv, uint32_t cc, void *data
     return cc_wide_body(key, iv, cc, data, len, ci.chacha_tail);
 }
 #ifdef __x86_64__
+/* AVX2 is usable: the CPU has it (CPUID leaf 7, EBX bit 5) and the kernel
+ * saves the YMM registers (OSXSAVE set, XCR0 bits 1 and 2). Asked here
+ * rather than through __builtin_cpu_supports, which links 4 KiB of libgcc. */
+static int cc_avx2_usable(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX)) return 0;
+    uint32_t xcr0, xcr0_hi;
+    __asm__("xgetbv" : "=a"(xcr0), "=d"(xcr0_hi) : "c"(0));
+    (void)xcr0_hi;
+    return (xcr0 & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX2);
+}
 __attribute__((target("avx2"))) static uint32_t cc_wide_avx2(const void *key, const void *iv,
                                                              uint32_t cc, void *data, size_t len)
 {
@@ -1882,7 +1897,7 @@ static void ci_init(void)
 #ifdef CC_WIDE
     ci.chacha = cc_wide;
 #ifdef __x86_64__
-    if (__builtin_cpu_supports("avx2")) ci.chacha = cc_wide_avx2;
+    if (cc_avx2_usable()) ci.chacha = cc_wide_avx2;
 #endif
 #endif
     ci.aes = br_aes_x86ni_ctr_get_vtable();

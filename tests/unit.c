@@ -266,7 +266,7 @@ static void t_chacha20(const char *dir)
 #ifdef CC_WIDE
                                cc_wide,
 #ifdef __x86_64__
-                               __builtin_cpu_supports("avx2") ? cc_wide_avx2 : cc_wide,
+                               cc_avx2_usable() ? cc_wide_avx2 : cc_wide,
 #endif
 #endif
     };
