@@ -9521,7 +9521,7 @@ static struct {
     int done;         /* finished: exit with `code` */
     int code;
     struct key id;
-    unsigned socks_port; /* the listener -- COMMAND uses */
+    char socks_url[80]; /* ALL_PROXY for -- COMMAND: the first SOCKS listener */
     pid_t child;
     int fl0, fl1; /* stdin/stdout flags before -W changed them */
     char known_hosts2[PATH_MAX];
@@ -9720,8 +9720,7 @@ static void cl_connected(int fd)
 
 static void cl_spawn(void)
 {
-    char proxy[64];
-    snprintf(proxy, sizeof proxy, "socks5h://127.0.0.1:%u", cl.socks_port);
+    const char *proxy = cl.socks_url;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -9969,6 +9968,25 @@ static void cl_stdio_ended(const struct chan *ch)
     cl_finish(!opened ? ALK_EXIT_FORWARD : ch->failed ? ALK_EXIT_UNREACH : ALK_EXIT_OK);
 }
 
+/* ALL_PROXY for -- COMMAND, from the SOCKS listener's own address (a
+ * wildcard one is reached on loopback). */
+static void cl_proxy_url(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char hp[INET6_ADDRSTRLEN + 8] = "127.0.0.1:1080";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        struct sockaddr_in *s4 = (void *)&ss;
+        struct sockaddr_in6 *s6 = (void *)&ss;
+        if (ss.ss_family == AF_INET && s4->sin_addr.s_addr == htonl(INADDR_ANY))
+            s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+            s6->sin6_addr = in6addr_loopback;
+        net_addr_str((struct sockaddr *)&ss, hp, sizeof hp);
+    }
+    strfmt(cl.socks_url, sizeof cl.socks_url, "socks5h://%s", hp);
+}
+
 /* Binds a listener; failures are fatal at start-up (exit 7). */
 static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *dhost,
                      unsigned dport)
@@ -9984,7 +10002,7 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
     net_hostport(l->name, sizeof l->name, host, bound);
     if (dhost) l->host = xstrdup(dhost), l->port = dport;
     if (kind == CK_SOCKS) {
-        if (!cl.socks_port) cl.socks_port = bound; /* the one -- COMMAND gets */
+        if (!cl.socks_url[0]) cl_proxy_url(fd);
         struct addrinfo hints = {0}, *res = NULL;
         hints.ai_flags = AI_NUMERICHOST;
         if (getaddrinfo(host, NULL, &hints, &res) != 0 || !net_is_loopback(res->ai_addr)) {
@@ -10216,7 +10234,8 @@ static const struct opt opts[] = {
      "join stdin/stdout to one stream and exit when it ends (for ssh ProxyCommand)"},
     {O_TLS, 0, "tls", NULL, C_CONNECT,
      "SSH over TLS (an alknet --tls-listen port); default port 443"},
-    {O_SNI, 0, "sni", "NAME", C_CONNECT, "TLS server name to send (default: HOST; \"\" for none)"},
+    {O_SNI, 0, "sni", "NAME", C_CONNECT,
+     "TLS server name to send (default: HOST unless it is an IP address; \"\" for none)"},
     {O_TLS_CA, 0, "tls-ca", "FILE", C_CONNECT,
      "check the server's TLS certificate against these CA certificates (PEM)"},
     {O_TLS_PIN, 0, "tls-pin", "SHA256:...", C_CONNECT,
@@ -10252,7 +10271,9 @@ static const struct opt opts[] = {
     {O_QUIET, 'q', "quiet", NULL, C_CONNECT | C_SERVE, "log errors only"},
     {O_SYSLOG, 0, "syslog", NULL, C_CONNECT | C_SERVE,
      "log to syslog (daemon facility) instead of stderr"},
-    {O_FILE, 'f', "file", "FILE", C_KEYGEN | C_PUBKEY, "key file (default ~/.alknet/id_ed25519)"},
+    {O_FILE, 'f', "file", "FILE", C_KEYGEN | C_PUBKEY,
+     "key file (default ~/.alknet/id_ed25519; pubkey then tries ~/.ssh/id_ed25519 and also reads "
+     ".pub files)"},
     {O_COMMENT, 'C', "comment", "COMMENT", C_KEYGEN, "key comment (default user@host)"},
     {O_HELP, 'h', "help", NULL, C_KEYGEN | C_PUBKEY | C_CONNECT | C_SERVE, "show this help"},
 };
@@ -10267,7 +10288,7 @@ static const struct {
     {"pubkey", C_PUBKEY, "pubkey [-f FILE]",
      "print the public key line and its fingerprint (as ssh-keygen -lf)"},
     {"connect", C_CONNECT, "connect [USER@]HOST[:PORT] [options] [-- COMMAND ARGS...]",
-     "tunnel TCP streams through an SSH server"},
+     "tunnel TCP streams through an SSH server (USER defaults to alknet)"},
     {"serve", C_SERVE, "serve [options]",
      "an SSH server for alknet connect and stock ssh clients: key logins, TCP streams only"},
 };
@@ -10298,9 +10319,15 @@ static void cfg_help(FILE *f, enum cmd cmd)
                     : geteuid() == 0 ? ALK_SERVE_CONFIG_ROOT
                                      : "~/" ALK_SERVE_CONFIG " (as root: " ALK_SERVE_CONFIG_ROOT
                                        ")");
+        if (cmd == C_SERVE)
+            fprintf(f, "\nexit codes: 0 stopped by SIGTERM or SIGINT, 1 local failure,\n"
+                       "  2 usage (command line or config file syntax),\n"
+                       "  3 local file (host key, authorized_keys, config, TLS key),\n"
+                       "  7 listener not set up.\n");
         if (cmd == C_CONNECT)
             fprintf(f,
-                    "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
+                    "\nexit codes: 0 ok, 1 local failure, 2 usage (command line or config file "
+                    "syntax),\n  3 local file (key, known_hosts, config),\n"
                     "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
                     "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
                     "  with -- COMMAND: the command's status.\n");

@@ -191,6 +191,16 @@ def test_command_wrapper(t):
     check(status == 22, f"curl's 404 status 22 expected, got {status}: {err}")
     status, _, err = harness.alknet(connect_args(sshd, key, "--", "sh", "-c", "exit 42"))
     check(status == 42, f"got {status}")
+    # with -D, the command gets the first SOCKS listener, reached where it listens
+    p = harness.free_port()
+    for listen, url in ((f"[::1]:{p}", f"socks5h://[::1]:{p}"),
+                        (f"0.0.0.0:{p}", f"socks5h://127.0.0.1:{p}"),
+                        (f"127.0.0.1:{p}", f"socks5h://127.0.0.1:{p}")):
+        status, out, err = harness.alknet(connect_args(
+            sshd, key, "-D", listen, "--", "sh", "-c",
+            'echo "$ALL_PROXY $all_proxy"; curl -sS -f "$0"', http.url("/hello", host="localhost")))
+        check(status == 0 and out == f"{url} {url}\nhello through the wrapper\n",
+              f"-D {listen}: status {status}, {out!r}: {err}")
 
 
 def test_check(t):
