@@ -12,6 +12,7 @@
 #   make size            the size of every static binary built so far
 #   make check-static    the whole suite against the static x86_64 binary
 #   make check-cross     each cross binary under qemu-user against a native peer
+#   make bench           alknet beside OpenSSH, Dropbear and shadowsocks (BENCH_ARGS=--quick)
 #   make install         ./alknet and its man page under PREFIX (/usr/local), DESTDIR
 #   make uninstall       removes what make install put there
 #   make clean
@@ -132,8 +133,13 @@ check-valgrind: alknet $(UNITS:%=$(B)/%) $(B)/blast
 	ALKNET=tests/valgrind-alknet ALKNET_REAL=$(CURDIR)/alknet ALK_SMALL=1 ALK_VALGRIND_UNITS=1 \
 	UNIT=$(B)/unit BLAST=$(B)/blast $(PYTHON) tests/run.py $(TESTS)
 
+# alknet beside OpenSSH, Dropbear, shadowsocks and no tunnel: one table
+# (bench/run.py; BENCH_ARGS="--quick" for a smoke run, --help for the rest).
+# Installs the peers it compares with first; a case whose software is
+# missing shows n/a.
 bench: alknet $(B)/blast
-	ALKNET=./alknet BLAST=$(B)/blast $(PYTHON) bench/bench.py $(BENCH_ARGS)
+	scripts/deps.sh --bench || echo "bench: could not install the peers; their cases show n/a"
+	ALKNET=./alknet BLAST=$(B)/blast $(PYTHON) bench/run.py $(BENCH_ARGS)
 
 ifneq ($(BEARSSL_SRC),)
 $(BR_LIB): $(BR_OBJS)

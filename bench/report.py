@@ -4,8 +4,9 @@ Values are kept per (row group, metric, column): a group is a cipher, or
 one of the extra groups (long fat link, many streams); a column is a
 tunnel kind (OpenSSH, alknet, ...).  A cell shows the median of its
 values and [min-max]; "n/a" when the case could not run or the step
-failed (the notes under the table say why), and nothing when the column
-does not take part in that group.
+failed (the notes under the table say why), "—" when the metric does not
+apply (direct has no tunnel processes), and nothing when the column does
+not take part in that group.
 """
 
 import statistics
@@ -44,6 +45,7 @@ class Results:
         self.values = {}  # (group, metric, column) -> [float]
         self.members = {}  # group -> set of columns that take part
         self.failed = set()  # (group, column): the case could not run at all
+        self.lost = set()  # (group, metric, column): a step that should have measured it failed
         self.notes = []
 
     def join(self, group, column):
@@ -53,10 +55,16 @@ class Results:
         self.join(group, column)
         self.values.setdefault((group, metric, column), []).append(value)
 
-    def fail(self, group, column, why):
+    def fail(self, group, column, why=None):
+        """The case could not run at all; why goes to the notes."""
         self.join(group, column)
         self.failed.add((group, column))
-        self.note(f"{column} ({group}): {why}")
+        if why:
+            self.note(f"{column} ({group}): {why}")
+
+    def lose(self, group, metrics, column):
+        for m in metrics:
+            self.lost.add((group, m, column))
 
     def note(self, text):
         if text not in self.notes:
@@ -70,9 +78,9 @@ def _fmt(v, digits):
     return f"{v:,.{digits}f}"
 
 
-def cell(values, digits):
+def cell(values, digits, failed=True):
     if not values:
-        return "n/a"
+        return "n/a" if failed else "—"
     mid = _fmt(statistics.median(values), digits)
     if len(values) == 1:
         return mid
@@ -106,7 +114,8 @@ def table(res, groups, heads):
                 elif c not in res.members[group]:
                     line.append("")
                 else:
-                    line.append(cell(res.get(group, metric, c), digits))
+                    failed = (group, c) in res.failed or (group, metric, c) in res.lost
+                    line.append(cell(res.get(group, metric, c), digits, failed))
             lines.append(line)
     widths = [max(len(line[i]) for line in lines if len(line) > i and len(line) > 1)
               for i in range(len(names) + 1)]

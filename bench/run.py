@@ -149,33 +149,48 @@ class Round:
         self.client = None
         self.socks = None
         self.summary = []
+        self.many = args.many and self.col == "alknet" and group == args.first
+        if self.many:
+            res.join("many", self.col)
 
     def add(self, metric, value, group=None):
         self.res.add(group or self.group, metric, self.col, value)
 
-    def step(self, name, fn):
+    def all_metrics(self):
+        many = [(m, "many") for m, _, _ in report.MANY_ROWS] if self.many else []
+        return [m for m, _, _ in report.CIPHER_ROWS] + many
+
+    def step(self, name, fn, metrics):
+        """Runs fn; if it fails, notes why and marks `metrics` (names in
+        this group, or (name, group) pairs) as lost."""
         try:
             fn()
             return True
         except (harness.Fail, probes.ProbeError, OSError, subprocess.SubprocessError) as e:
+            for m in metrics:
+                metric, group = m if isinstance(m, tuple) else (m, self.group)
+                self.res.lose(group, [metric], self.col)
             self.res.note(f"{self.col} ({self.group}), round {self.rnd}, {name}: "
                           f"{str(e).strip().splitlines()[0] if str(e).strip() else repr(e)}")
             return False
 
     def run(self):
         if isinstance(self.case, peers.Direct):
-            self.step("latency", self.latency)
-            self.step("throughput", self.throughput)
-        elif self.step("server", self.case.start_server):
+            self.step("latency", self.latency, ["lat"])
+            self.step("throughput", self.throughput, ["up", "down"])
+        elif self.step("server", self.case.start_server, self.all_metrics()):
             try:
-                if self.step("start-up", self.start_up):
-                    self.step("idle RSS", self.idle_rss)
-                    self.step("latency", self.latency)
-                    self.step("idle streams", lambda: self.idle_streams(self.args.streams))
-                    if self.args.many and self.col == "alknet" and self.group == self.args.first:
-                        self.step("many streams", lambda: self.idle_streams(self.args.many,
-                                                                            "many"))
-                    self.step("throughput", self.throughput)
+                if self.step("start-up", self.start_up, self.all_metrics()):
+                    self.step("idle RSS", self.idle_rss, ["rss_c", "rss_s"])
+                    self.step("latency", self.latency, ["lat"])
+                    self.step("idle streams", lambda: self.idle_streams(self.args.streams),
+                              ["stream_c", "stream_s"])
+                    if self.many:
+                        self.step("many streams",
+                                  lambda: self.idle_streams(self.args.many, "many"),
+                                  [(m, "many") for m, _, _ in report.MANY_ROWS])
+                    self.step("throughput", self.throughput,
+                              ["up", "down", "cpu_up", "cpu_down"])
             finally:
                 peers.stop_tree(self.client)
                 self.case.stop_server()
