@@ -4108,7 +4108,7 @@ struct ak {
     size_t nwarn;
 };
 
-enum { AKO_FROM, AKO_OPEN, AKO_RESTRICT, AKO_FWD, AKO_NOFWD, AKO_CA, AKO_IGNORE };
+enum { AKO_FROM, AKO_OPEN, AKO_RESTRICT, AKO_FWD, AKO_NOFWD, AKO_CA, AKO_REFUSE, AKO_IGNORE };
 static const struct ak_opt {
     const char *name;
     uint8_t what, value; /* value: takes ="..." (and needs it) */
@@ -4122,7 +4122,8 @@ static const struct ak_opt {
     {"cert-authority", AKO_CA, 0, NULL},
     {"command", AKO_IGNORE, 1, " (alknet runs no commands)"},
     {"environment", AKO_IGNORE, 1, NULL},
-    {"expiry-time", AKO_IGNORE, 1, ": this key does not expire"},
+    /* a key meant to expire is not loaded at all: never valid for too long */
+    {"expiry-time", AKO_REFUSE, 1, NULL},
     {"permitlisten", AKO_IGNORE, 1, " (alknet has no remote forwarding)"},
     {"principals", AKO_IGNORE, 1, NULL},
     {"tunnel", AKO_IGNORE, 1, NULL},
@@ -4357,6 +4358,9 @@ static int ak_options(struct ak_ctx *cx, const char *s, size_t n, struct ak_entr
         case AKO_CA:
             *ca = 1;
             break;
+        case AKO_REFUSE:
+            return pol_say(-1, err, errcap, "%s is not supported, so the key is not loaded",
+                           o->name);
         default:
             *ign |= 1u << (o - ak_opts);
             break;
@@ -6255,7 +6259,7 @@ struct ssh {
     unsigned server : 1, strict : 1, dead : 1, authed : 1;
     int err;       /* first error (-E_*), sticky */
     unsigned disc; /* DISCONNECT reason the peer sent, if it did */
-    char why[256]; /* what went wrong, for the log and the user */
+    char why[512]; /* what went wrong, for the log and the user */
     struct buf in, out;
     struct buf defer; /* our packets held back while our kex runs */
     uint32_t in_len;  /* packet_length of the packet being received, 0 = unknown */
@@ -6924,17 +6928,21 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
     char fp[KEY_FP_LEN], name[300], where[PATH_MAX + 16] = "", err[PATH_MAX + 64];
     key_fp(hk, fp);
     kh_name(name, sizeof name, c->host, c->port);
+    int pinned = 0; /* --host-key matched; with --accept-new the key is also recorded */
     if (c->pin) {
         const char *pin = strncmp(c->pin, "SHA256:", 7) == 0 ? c->pin + 7 : c->pin;
         size_t pn = strlen(pin);
         while (pn > 0 && pin[pn - 1] == '=')
             pn--;
-        if (pn == strlen(fp + 7) && memcmp(pin, fp + 7, pn) == 0) return 0;
-        strfmt(c->why, sizeof c->why,
-               "host key of %s is %s, which does not match --host-key %s: the server changed "
-               "its key or someone is in the way; refusing to connect",
-               name, fp, c->pin);
-        return -E_HOSTKEY;
+        if (pn != strlen(fp + 7) || memcmp(pin, fp + 7, pn) != 0) {
+            strfmt(c->why, sizeof c->why,
+                   "host key of %s is %s, which does not match --host-key %s: the server "
+                   "changed its key or someone is in the way; refusing to connect",
+                   name, fp, c->pin);
+            return -E_HOSTKEY;
+        }
+        if (!c->accept_new) return 0;
+        pinned = 1;
     }
     int r = kh_check(c->known_hosts, c->host, c->port, hk, where, sizeof where);
     const char *file = c->known_hosts;
@@ -6943,6 +6951,7 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
         if (r2 != KH_UNKNOWN && r2 >= 0) r = r2, file = c->known_hosts2;
     }
     if (r < 0) {
+        if (pinned) return 0;
         strfmt(c->why, sizeof c->why, "cannot read known hosts file %s", file);
         return -E_HOSTKEY;
     }
@@ -6953,6 +6962,11 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
     if (r == KH_REVOKED) {
         strfmt(c->why, sizeof c->why, "host key %s of %s is marked @revoked in %s", fp, name, file);
         return -E_HOSTKEY;
+    }
+    if (r == KH_CHANGED && pinned) {
+        LOG(L_WARN, c->id, "host key of %s is %s as --host-key says; %s has another one at %s",
+            name, fp, file, where);
+        return 0;
     }
     if (r == KH_CHANGED) {
         say("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
@@ -7797,7 +7811,9 @@ static void ch_transport_lost(struct chan *ch)
 {
     if (ch->st == CH_3_OPENING && ch->kind == CK_SOCKS) sx_reply(ch, 1);
     ch->failed = 1;
-    ch_log_close(ch, "aborted: connection to the server lost");
+    ch_log_close(ch, ch->kind == CK_DEST || ch->kind == CK_ECHO
+                         ? "aborted: connection to the client lost"
+                         : "aborted: connection to the server lost");
     ch->c = NULL; /* the transport's table goes with it */
     ch_finish(ch, 1);
 }
@@ -8658,7 +8674,7 @@ static int tp_generic(struct ssh *c, uint8_t t, struct rd *r)
         uint32_t reason = rd_u32(r);
         struct str d = rd_str(r, 4096);
         c->disc = reason;
-        tp_fail(c, -E_DISC, "%s disconnected: %s (reason %lu)", c->peer,
+        tp_fail(c, -E_DISC, "%s disconnected, saying \"%s\" (reason %lu)", c->peer,
                 r->bad ? "(malformed)" : log_str(d), (unsigned long)reason);
         c->out.len = 0;
         return 0;

@@ -134,3 +134,29 @@ def test_accept_new_writes_what_ssh_reads(t):
     sshd.start()
     status, _, err = harness.alknet(argv + ["--accept-new"])
     check(status == 5 and "CHANGED" in err, f"{status} {err}")
+
+
+def test_pin_with_accept_new(t):
+    """--host-key with --accept-new: the pinned key is recorded, so later
+    connects without the pin trust it; a known_hosts entry for another key
+    yields to the pin (with a warning), and a wrong pin is still refused.
+    The "not known" message names the fingerprint whole and the file."""
+    sshd = t.sshd()
+    key = sshd.new_client_key()
+    kh = t.path("kh_pin")
+    argv = ["connect", f"{sshd.user}@127.0.0.1", "-p", sshd.port, "-i", key, "--known-hosts", kh,
+            "--check"]
+    status, _, err = harness.alknet(argv)
+    check(status == 5 and f"--host-key {sshd.host_fingerprint}," in err
+          and f"--accept-new to record it in {kh}" in err, f"{status} {err}")
+    status, _, err = harness.alknet(argv + ["--host-key", sshd.host_fingerprint, "--accept-new"])
+    check(status == 0 and "added host key" in err, f"{status} {err}")
+    status, _, err = harness.alknet(argv)
+    check(status == 0, f"the pinned key must now be on record: {status} {err}")
+    with open(kh, "w") as f:  # another key on record for this host
+        f.write(sshd.known_hosts_line().rsplit(" ", 1)[0] + " "
+                + "AAAAC3NzaC1lZDI1NTE5AAAAIEnZ2WyO6/FWxk+4ncjjRzx0v9e5hd2Qs0mAmI3bi6Yy\n")
+    status, _, err = harness.alknet(argv + ["--host-key", sshd.host_fingerprint, "--accept-new"])
+    check(status == 0 and "has another one" in err, f"{status} {err}")
+    status, _, err = harness.alknet(argv + ["--host-key", "SHA256:" + "A" * 43, "--accept-new"])
+    check(status == 5 and "does not match --host-key" in err, f"{status} {err}")

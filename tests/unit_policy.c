@@ -760,8 +760,6 @@ static void t_ak_lines(void)
         {"no-pty " LA, 1, "ak: option no-pty is ignored by alknet (line 1)"},
         {"command=\"echo \\\"hi, there\\\" x\" " LA, 1, "option command is ignored"},
         {"environment=\"A=b c\" " LA, 1, "option environment is ignored"},
-        {"expiry-time=\"20300101\" " LA, 1,
-         "option expiry-time is ignored by alknet: this key does not expire"},
         {"permitlisten=\"localhost:8080\" " LA, 1, "option permitlisten is ignored"},
         {"principals=\"a,b\" " LA, 1, "option principals is ignored"},
         {"tunnel=\"0\" " LA, 1, "option tunnel is ignored"},
@@ -776,6 +774,10 @@ static void t_ak_lines(void)
         {"no-touch-required " LA, 1, "option no-touch-required is ignored"},
         {"command=\"a\\b\" " LA, 1, "option command is ignored"},
         {"command=\"\" " LA, 1, "option command is ignored"},
+        /* a key meant to expire is refused rather than kept for ever */
+        {"expiry-time=\"20300101\" " LA, 0,
+         "ak:1: expiry-time is not supported, so the key is not loaded; line skipped"},
+        {"no-pty,expiry-time=\"20300101\" " LA, 0, "expiry-time is not supported"},
         /* invalid lines */
         {"no-such-option " LA, 0, "ak:1: unknown option no-such-option; line skipped"},
         {"no-pty,bogus=\"1\" " LA, 0, "unknown option bogus"},
