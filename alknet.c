@@ -10776,6 +10776,10 @@ static int cfg_text(char *text, const char *path, enum cmd cmd, const uint8_t *g
                     if (strcmp(v, "no") != 0) why = "expected yes or no";
                 } else if (o->arg && !*v) {
                     why = "missing value";
+                } else if (o->arg && strcmp(o->arg, "FILE") == 0 && strncmp(v, "~/", 2) == 0) {
+                    char full[PATH_MAX]; /* as the shell would on the command line */
+                    strfmt(full, sizeof full, "%s%s", home_dir(), v + 1);
+                    why = cfg_apply(o, full);
                 } else {
                     why = cfg_apply(o, v);
                 }

@@ -401,8 +401,9 @@ def test_default_config_file(t):
     status, out, _ = harness.alknet(["connect", "--help"], env={"HOME": home})
     check(status == 0 and "~/.alknet/config is read" in out, out)
     p = harness.free_port()
+    os.rename(key, os.path.join(home, ".alknet", "id_test"))  # "~/" in FILE values is HOME
     with open(default, "w") as f:
-        f.write(f"port {sshd.port}\nidentity {key}\nknown-hosts {sshd.known_hosts}\n"
+        f.write(f"port {sshd.port}\nidentity ~/.alknet/id_test\nknown-hosts {sshd.known_hosts}\n"
                 f"dynamic 127.0.0.1:{p}\n")
     c = t.proc([ALKNET, "connect", f"{sshd.user}@127.0.0.1"], env={"HOME": home},
                name="alknet")
@@ -420,6 +421,7 @@ def test_default_config_file(t):
     with open(other, "w") as f:
         f.write("keepalive 5\n")
     status, out, err = harness.alknet(["connect", f"{sshd.user}@127.0.0.1", "-p", sshd.port,
-                                       "-i", key, "--known-hosts", sshd.known_hosts,
+                                       "-i", os.path.join(home, ".alknet", "id_test"),
+                                       "--known-hosts", sshd.known_hosts,
                                        "-F", other, "--check"], env={"HOME": home})
     check(status == 0, f"-F other: the default file was read too? {status} {err}")
