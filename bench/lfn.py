@@ -109,7 +109,7 @@ def one_round(pair, site, case, blast_port, nbytes, res):
                 summary.append(f"{metric} {rate:.1f} MB/s")
         return ", ".join(summary)
     except harness.Fail as e:
-        res.lose("lfn", ["up", "down"], case.kind)
+        res.lose([("lfn", "up"), ("lfn", "down")], case.kind)
         res.note(f"{case.kind} (long fat link): {str(e).strip().splitlines()[0]}")
         return "failed"
     finally:

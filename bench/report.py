@@ -62,9 +62,10 @@ class Results:
         if why:
             self.note(f"{column} ({group}): {why}")
 
-    def lose(self, group, metrics, column):
-        for m in metrics:
-            self.lost.add((group, m, column))
+    def lose(self, pairs, column):
+        """A step failed: its (group, metric) pairs show n/a for column."""
+        for group, metric in pairs:
+            self.lost.add((group, metric, column))
 
     def note(self, text):
         if text not in self.notes:

@@ -58,8 +58,8 @@ MANY_RAMP = 400  # alknet's is 512; fewer, fuller poll() passes on both ends
 
 # (default, --quick) for each option that --quick changes
 PROFILE = {
-    "rounds": (3, 1), "bytes": ("512M", "64M"), "starts": (5, 2), "pings": (200, 50),
-    "streams": (1000, 200), "many": (10000, 2000), "lfn_bytes": ("64M", "16M"),
+    "rounds": (5, 1), "bytes": ("512M", "64M"), "starts": (5, 2), "pings": (200, 50),
+    "streams": (1000, 200), "many": (10000, 2000), "lfn_bytes": ("128M", "16M"),
 }
 
 LEGEND = """\
@@ -161,45 +161,47 @@ class Round:
     def add(self, metric, value, group=None):
         self.res.add(group or self.group, metric, self.col, value)
 
-    def all_metrics(self):
-        many = [(m, "many") for m, _, _ in report.MANY_ROWS] if self.many else []
-        return [m for m, _, _ in report.CIPHER_ROWS] + many
+    def here(self, *metrics):
+        """(group, metric) pairs of this case's cipher group; no names: all."""
+        return [(self.group, m) for m in metrics or [m for m, _, _ in report.CIPHER_ROWS]]
 
-    def step(self, name, fn, metrics):
-        """Runs fn; if it fails, notes why and marks `metrics` (names in
-        this group, or (name, group) pairs) as lost."""
+    def step(self, name, fn, lost):
+        """Runs fn; if it fails, notes why and marks the (group, metric)
+        pairs `lost` as n/a for this case."""
         try:
             fn()
             return True
         except (harness.Fail, probes.ProbeError, OSError, subprocess.SubprocessError) as e:
-            for m in metrics:
-                metric, group = m if isinstance(m, tuple) else (m, self.group)
-                self.res.lose(group, [metric], self.col)
+            self.res.lose(lost, self.col)
+            why = str(e).strip()
             self.res.note(f"{self.col} ({self.group}), round {self.rnd}, {name}: "
-                          f"{str(e).strip().splitlines()[0] if str(e).strip() else repr(e)}")
+                          f"{why.splitlines()[0] if why else repr(e)}")
             return False
 
     def run(self):
         if isinstance(self.case, peers.Direct):
-            self.step("latency", self.latency, ["lat"])
-            self.step("throughput", self.throughput, ["up", "down"])
-        elif self.step("server", self.case.start_server, self.all_metrics()):
+            self.step("latency", self.latency, self.here("lat"))
+            self.step("throughput", self.throughput, self.here("up", "down"))
+        elif self.step("server", self.case.start_server, self.here() + self.many_metrics()):
             try:
-                if self.step("start-up", self.start_up, self.all_metrics()):
-                    self.step("idle RSS", self.idle_rss, ["rss_c", "rss_s"])
-                    self.step("latency", self.latency, ["lat"])
+                if self.step("start-up", self.start_up, self.here() + self.many_metrics()):
+                    self.step("idle RSS", self.idle_rss, self.here("rss_c", "rss_s"))
+                    self.step("latency", self.latency, self.here("lat"))
                     self.step("idle streams", lambda: self.idle_streams(self.args.streams),
-                              ["stream_c", "stream_s"])
+                              self.here("stream_c", "stream_s"))
                     if self.many:
                         self.step("many streams",
                                   lambda: self.idle_streams(self.args.many, "many"),
-                                  [(m, "many") for m, _, _ in report.MANY_ROWS])
+                                  self.many_metrics())
                     self.step("throughput", self.throughput,
-                              ["up", "down", "cpu_up", "cpu_down"])
+                              self.here("up", "down", "cpu_up", "cpu_down"))
             finally:
                 peers.stop_tree(self.client)
                 self.case.stop_server()
         say(f"round {self.rnd} {self.col} {self.group}: " + ", ".join(self.summary))
+
+    def many_metrics(self):
+        return [("many", m) for m, _, _ in report.MANY_ROWS] if self.many else []
 
     def client_pids(self):
         return probes.tree(self.client.pid) if self.client else []
@@ -292,7 +294,7 @@ def options():
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run of about a minute: "
                     + ", ".join(f"--{k.replace('_', '-')} {v[1]}" for k, v in PROFILE.items()))
-    ap.add_argument("--rounds", type=int, help="rounds (default 3)")
+    ap.add_argument("--rounds", type=int, help="rounds (default 5)")
     ap.add_argument("--bytes", help="bytes per transfer, k/M/G suffix (default 512M)")
     ap.add_argument("--cases", default=",".join(CASES),
                     help=f"comma-separated, from {','.join(CASES)} (default all)")
@@ -306,7 +308,7 @@ def options():
     ap.add_argument("--streams", type=int, help="idle streams per case (default 1000)")
     ap.add_argument("--many", type=int,
                     help="idle streams through one alknet tunnel (default 10000; 0: skip)")
-    ap.add_argument("--lfn-bytes", help="bytes per transfer on the long fat link (default 64M)")
+    ap.add_argument("--lfn-bytes", help="bytes per transfer on the long fat link (default 128M)")
     ap.add_argument("--lfn-delay", type=int, default=50,
                     help="one-way delay of the long fat link, ms (default 50: 100 ms RTT)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
@@ -387,7 +389,8 @@ def main():
     groups = [(c, c, report.CIPHER_ROWS) for c in args.ciphers]
     groups.append(("lfn", f"long fat link, {2 * args.lfn_delay} ms RTT, {args.first}, "
                    f"{args.lfn_bytes}", report.LFN_ROWS))
-    groups.append(("many", f"{args.many} idle streams through one tunnel", report.MANY_ROWS))
+    groups.append(("many", f"alknet: {args.many:,} idle streams through one tunnel",
+                   report.MANY_ROWS))
     heads = {"OpenSSH": peers.OpenSSH.via, "alknet": peers.Alknet.via,
              "Dropbear": peers.Dropbear.via, "shadowsocks": peers.Shadowsocks.via,
              "direct": peers.Direct.via}
