@@ -18,6 +18,7 @@ import sys
 import harness
 import netns
 import peers
+import report
 
 BUFFERS = ["net.ipv4.tcp_wmem=4096 16384 33554432", "net.ipv4.tcp_rmem=4096 131072 33554432"]
 WARM_UP = 64 << 10
@@ -110,7 +111,7 @@ def one_round(pair, site, case, blast_port, nbytes, res):
         return ", ".join(summary)
     except harness.Fail as e:
         res.lose([("lfn", "up"), ("lfn", "down")], case.kind)
-        res.note(f"{case.kind} (long fat link): {str(e).strip().splitlines()[0]}")
+        res.note(f"{case.kind} (long fat link): {report.one_line(e)}")
         return "failed"
     finally:
         peers.stop_tree(client)

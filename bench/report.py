@@ -75,6 +75,14 @@ class Results:
         return self.values.get((group, metric, column), [])
 
 
+def one_line(error, limit=300):
+    """An exception's message on one line (a process's stderr tail joined
+    with " | "), cut at `limit` characters."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()] or [repr(error)]
+    text = " | ".join(lines)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _fmt(v, digits):
     return f"{v:,.{digits}f}"
 
