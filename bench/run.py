@@ -94,6 +94,9 @@ How to read it:
                            50 ms added each way (tests/netdelay.py), TCP
                            buffers raised to 32 MiB there so that TCP is not
                            the limit; direct shows what the path carries.
+  idle RSS of ./alknet     includes the dynamic glibc and libbearssl; for the
+                           static build: make static, then --alknet
+                           build/x86_64/alknet.
   many streams             alknet only: that many idle streams through one
                            tunnel, up to 400 being set up at a time, each
                            checked.  The time includes the blast server's
@@ -296,7 +299,9 @@ def options():
     ap.add_argument("--rounds", type=int, help="rounds (default 5)")
     ap.add_argument("--bytes", help="bytes per transfer, k/M/G suffix (default 512M)")
     ap.add_argument("--cases", default=",".join(CASES),
-                    help=f"comma-separated, from {','.join(CASES)} (default all)")
+                    help=f"comma-separated, from {','.join(CASES)} (default all; ss for "
+                    "shadowsocks); lfn runs the long fat link with those of openssh, alknet "
+                    "and direct chosen, all three if none is")
     ap.add_argument("--ciphers", default=",".join(CIPHERS),
                     help="comma-separated SSH ciphers (default all three)")
     ap.add_argument("--alknet", default=harness.ALKNET,
@@ -335,7 +340,8 @@ def header(args):
              f"{args.many} for alknet; long fat link {2 * args.lfn_delay} ms RTT, "
              f"{args.lfn_bytes}",
              f"machine: {machine_notes()}",
-             f"alknet:      {version([harness.ALKNET, '--version'])} ({harness.ALKNET})",
+             f"alknet:      {version([harness.ALKNET, '--version'])} ({harness.ALKNET}; "
+             f"tree {version(['git', '-C', harness.ROOT, 'describe', '--always', '--dirty'])})",
              f"OpenSSH:     {version(['ssh', '-V'])}",
              f"Dropbear:    {version(['dropbear', '-V'])}",
              f"shadowsocks: {version(['ss-local', '-h'])}"]
