@@ -26,6 +26,7 @@ CIPHER_ROWS = [
     ("rss_s", "idle session RSS server KiB", 0),
     ("stream_c", "per idle stream client KiB", 2),
     ("stream_s", "per idle stream server KiB", 2),
+    ("busy_up", "upload MB/s beside them", 0),
 ]
 LFN_ROWS = [
     ("up", "upload MB/s", 1),
@@ -37,6 +38,7 @@ MANY_ROWS = [
     ("rss_s", "RSS server MiB", 1),
     ("stream_c", "per stream client KiB", 2),
     ("stream_s", "per stream server KiB", 2),
+    ("lat", "new stream ms beside them", 1),
 ]
 
 

@@ -20,8 +20,10 @@ every round.  For each case and round:
   3. new stream latency: --pings streams one after another, each a new
      SOCKS CONNECT and a 1-byte echo, then closed (the round's median);
   4. idle streams: --streams streams opened (each checked with a 1-byte
-     echo) and held; the RSS growth of each side divided by their number;
-     for alknet of the first cipher also --many streams, the same way;
+     echo) and held; the RSS growth of each side divided by their number,
+     and an upload of --busy-bytes beside them; for alknet of the first
+     cipher also --many streams, the same way, with new streams timed
+     beside them instead of the upload;
   5. throughput: blast upload (U) and download (D) of --bytes through one
      stream, every byte checked; CPU time of the tunnel's processes.
 Then the long fat link (bench/lfn.py): OpenSSH, alknet and direct over a
@@ -55,11 +57,13 @@ CASES = ["openssh", "alknet", "dropbear", "shadowsocks", "direct", "lfn"]
 SETTLE = 0.3  # seconds to let a process finish its allocations before RSS is read
 RAMP = 100  # streams set up at once: ssh -D's listen backlog is 128
 MANY_RAMP = 400  # alknet's is 512; fewer, fuller poll() passes on both ends
+BUSY_PINGS = 20  # new streams timed while --many streams are open
 
 # (default, --quick) for each option that --quick changes
 PROFILE = {
     "rounds": (5, 1), "bytes": ("512M", "64M"), "starts": (5, 2), "pings": (200, 50),
     "streams": (1000, 200), "many": (10000, 2000), "lfn_bytes": ("128M", "16M"),
+    "busy_bytes": ("32M", "8M"),
 }
 
 LEGEND = """\
@@ -90,6 +94,9 @@ How to read it:
   per idle stream KiB      RSS growth of each side with --streams idle streams
                            open, divided by their number; kernel socket
                            buffers are not in it.
+  upload MB/s beside them  one upload of --busy-bytes while those streams
+                           are open and idle: what an event loop that
+                           looks at every socket on each pass costs.
   long fat link            one stream between two network namespaces with
                            50 ms added each way (tests/netdelay.py), TCP
                            buffers raised to 32 MiB there so that TCP is not
@@ -101,6 +108,7 @@ How to read it:
                            tunnel, up to 400 being set up at a time, each
                            checked.  The time includes the blast server's
                            share (it too poll()s every socket at each pass).
+                           New streams beside them: median of 20.
 Everything shares one machine: clients, servers and both blast ends compete
 for the same cores, so compare columns with each other, not with a real
 network."""
@@ -190,7 +198,7 @@ class Round:
                     self.step("idle RSS", self.idle_rss, self.here("rss_c", "rss_s"))
                     self.step("latency", self.latency, self.here("lat"))
                     self.step("idle streams", lambda: self.idle_streams(self.args.streams),
-                              self.here("stream_c", "stream_s"))
+                              self.here("stream_c", "stream_s", "busy_up"))
                     if self.many:
                         self.step("many streams",
                                   lambda: self.idle_streams(self.args.many, "many"),
@@ -230,48 +238,62 @@ class Round:
         self.summary.append(f"stream {statistics.median(samples) * 1e6:.0f} µs")
 
     def idle_streams(self, n, group=None):
+        """Opens n idle streams and holds them while reading the RSS growth
+        and what one more stream gets meanwhile: an upload of --busy-bytes
+        (the case's own group), or new streams' latency (group "many")."""
         time.sleep(SETTLE)
         c0, s0 = probes.rss_sum(self.client_pids()), probes.rss_sum(self.case.server_pids())
         socks, secs, failed = probes.open_idle_streams(self.blast.port, self.socks, n,
                                                        MANY_RAMP if group else RAMP)
         try:
+            if failed:
+                self.res.note(f"{self.col} ({self.group}), round {self.rnd}: {len(socks)} of "
+                              f"{n} streams opened; "
+                              + "; ".join(f"{k} x{v}" for k, v in failed.items()))
+            if not socks:
+                raise probes.ProbeError("no stream opened")
             time.sleep(SETTLE)
             c1, s1 = probes.rss_sum(self.client_pids()), probes.rss_sum(self.case.server_pids())
+            k = len(socks)
+            self.add("stream_c", (c1 - c0) / k, group)
+            self.add("stream_s", (s1 - s0) / k, group)
+            self.summary.append(f"{k} streams +{(c1 - c0) / k:.2f}/+{(s1 - s0) / k:.2f} KiB")
+            if group:
+                self.add("open", secs, group)
+                self.add("rss_c", c1 / 1024, group)
+                self.add("rss_s", s1 / 1024, group)
+                lat = statistics.median(probes.echo_once(self.blast.port, self.socks)
+                                        for _ in range(BUSY_PINGS))
+                self.add("lat", lat * 1000, group)
+            else:
+                rate, _ = self.transfer("U", self.args.busy_nbytes)
+                self.add("busy_up", rate)
+                self.summary.append(f"beside them up {rate:.0f} MB/s")
         finally:
             probes.close_all(socks)
-        if failed:
-            self.res.note(f"{self.col} ({self.group}), round {self.rnd}: {len(socks)} of {n} "
-                          f"streams opened; " + "; ".join(f"{k} x{v}" for k, v in failed.items()))
-        if not socks:
-            raise probes.ProbeError("no stream opened")
-        k = len(socks)
-        self.add("stream_c", (c1 - c0) / k, group)
-        self.add("stream_s", (s1 - s0) / k, group)
-        if group:
-            self.add("open", secs, group)
-            self.add("rss_c", c1 / 1024, group)
-            self.add("rss_s", s1 / 1024, group)
-        self.summary.append(f"{k} streams +{(c1 - c0) / k:.2f}/+{(s1 - s0) / k:.2f} KiB")
         time.sleep(SETTLE)  # let the tunnel close them before the next step
 
-    def throughput(self):
-        nbytes = self.args.nbytes
-        for mode, metric in (("U", "up"), ("D", "down")):
-            pids = self.client_pids() + self.case.server_pids()
-            before = probes.cpu_snapshot(pids)
-            ok, line = harness.blast_client(self.blast.workdir, "127.0.0.1", self.blast.port,
-                                            mode, nbytes, socks=self.socks,
-                                            timeout=60 + nbytes // (5 << 20))
-            if not ok:
-                raise harness.Fail(f"blast {mode}: {line}")
-            usec = int(line.split("usec=")[1].split()[0])
-            self.add(metric, nbytes / max(usec, 1))
-            if pids:
-                cpu = probes.cpu_seconds_since(before, self.client_pids() +
-                                               self.case.server_pids())
-                self.add("cpu_" + metric, cpu / (nbytes / (1 << 30)))
-            self.summary.append(f"{metric} {nbytes / max(usec, 1):.0f} MB/s")
+    def transfer(self, mode, nbytes):
+        """One blast stream of nbytes, mode U or D, through the tunnel:
+        (MB/s, CPU seconds of the tunnel's processes meanwhile)."""
+        pids = self.client_pids() + self.case.server_pids()
+        before = probes.cpu_snapshot(pids)
+        ok, line = harness.blast_client(self.blast.workdir, "127.0.0.1", self.blast.port,
+                                        mode, nbytes, socks=self.socks,
+                                        timeout=60 + nbytes // (1 << 20))
+        if not ok:
+            raise harness.Fail(f"blast {mode}: {line}")
+        cpu = probes.cpu_seconds_since(before, self.client_pids() + self.case.server_pids())
+        return nbytes / max(int(line.split("usec=")[1].split()[0]), 1), cpu
 
+    def throughput(self):
+        gib = self.args.nbytes / (1 << 30)
+        for mode, metric in (("U", "up"), ("D", "down")):
+            rate, cpu = self.transfer(mode, self.args.nbytes)
+            self.add(metric, rate)
+            if self.client:
+                self.add("cpu_" + metric, cpu / gib)
+            self.summary.append(f"{metric} {rate:.0f} MB/s")
 
 # ---------------------------------------------------------------- the run
 
@@ -310,6 +332,8 @@ def options():
     ap.add_argument("--starts", type=int, help="client launches per round (default 5)")
     ap.add_argument("--pings", type=int, help="new streams timed per round (default 200)")
     ap.add_argument("--streams", type=int, help="idle streams per case (default 1000)")
+    ap.add_argument("--busy-bytes",
+                    help="upload beside the idle streams, k/M/G suffix (default 32M)")
     ap.add_argument("--many", type=int,
                     help="idle streams through one alknet tunnel (default 10000; 0: skip)")
     ap.add_argument("--lfn-bytes", help="bytes per transfer on the long fat link (default 128M)")
@@ -331,6 +355,7 @@ def options():
         ap.error(f"unknown case or cipher: {', '.join(bad) or '(no cipher)'}")
     args.first = args.ciphers[0]
     args.nbytes, args.lfn_nbytes = parse_bytes(args.bytes), parse_bytes(args.lfn_bytes)
+    args.busy_nbytes = parse_bytes(args.busy_bytes)
     return args
 
 
