@@ -21,6 +21,7 @@ import secrets
 import shutil
 
 import harness
+import probes
 
 
 class Loopback:
@@ -79,7 +80,9 @@ class Tunnel:
         self.server = None
 
     def server_pids(self):
-        return [self.server.pid] + harness.descendants(self.server.pid) if self.server else []
+        """The server's processes: sshd's and dropbear's per-connection
+        children count as the server's."""
+        return probes.tree(self.server.pid) if self.server else []
 
     def start_client(self, socks_port):
         """Starts a client with its SOCKS5 listener on 127.0.0.1:socks_port;
