@@ -59,6 +59,7 @@ class Tunnel:
 
     kind = "?"
     via = ""  # what runs, for the table's header
+    max_streams = None  # streams one connection may carry, if limited
 
     def __init__(self, cipher):
         self.cipher = cipher
@@ -162,6 +163,7 @@ class Dropbear(Tunnel):
 
     kind, via = "Dropbear", "ssh -D → dropbear"
     CIPHERS = ("chacha20-poly1305@openssh.com",)  # 2022.83 offers no AES-GCM
+    max_streams = 1000  # its MAX_CHANNELS: channel 1001 is refused
 
     def missing(self):
         if self.cipher not in self.CIPHERS:

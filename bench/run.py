@@ -241,6 +241,11 @@ class Round:
         """Opens n idle streams and holds them while reading the RSS growth
         and what one more stream gets meanwhile: an upload of --busy-bytes
         (the case's own group), or new streams' latency (group "many")."""
+        limit = self.case.max_streams
+        if limit and not group and n >= limit:
+            n = limit - 1  # one more for the upload beside them
+            self.res.note(f"{self.col}: {n} idle streams, not {self.args.streams} "
+                          f"({self.col} carries at most {limit} per connection)")
         time.sleep(SETTLE)
         c0, s0 = probes.rss_sum(self.client_pids()), probes.rss_sum(self.case.server_pids())
         socks, secs, failed = probes.open_idle_streams(self.blast.port, self.socks, n,
@@ -271,7 +276,20 @@ class Round:
                 self.summary.append(f"beside them up {rate:.0f} MB/s")
         finally:
             probes.close_all(socks)
-        time.sleep(SETTLE)  # let the tunnel close them before the next step
+            self.wait_usable()
+
+    def wait_usable(self, timeout=10.0):
+        """Waits until a new stream works again: a tunnel may take a moment
+        to close a thousand channels, and the next step must not see it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                probes.echo_once(self.blast.port, self.socks, timeout=timeout)
+                return
+            except (OSError, probes.ProbeError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def transfer(self, mode, nbytes):
         """One blast stream of nbytes, mode U or D, through the tunnel:
