@@ -339,6 +339,31 @@ static int64_t now_ms(void)
 }
 
 /*
+ * The UTC calendar date and time of t seconds after 1970-01-01 00:00:00:
+ * f = {year, month 1-12, day 1-31, hour, minute, second}. Proleptic
+ * Gregorian, integers only ("civil_from_days" from H. Hinnant's date
+ * algorithms: days counted from 0000-03-01, in 400-year eras of 146097
+ * days, so that February, with the leap day, ends each year). Log lines
+ * and certificate dates need nothing else, and this spares libc's time
+ * zone code (9 KB of musl for localtime_r and strftime).
+ */
+static void utc_date(int64_t t, long f[6])
+{
+    int64_t days = t / 86400, sec = t % 86400;
+    if (sec < 0) sec += 86400, days--;
+    days += 719468; /* 0000-03-01 to 1970-01-01 */
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    long doe = (long)(days - era * 146097);                           /* [0, 146096] */
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    long mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+    f[1] = mp < 10 ? mp + 3 : mp - 9;
+    f[0] = (long)(era * 400) + yoe + (f[1] <= 2);
+    f[2] = doy - (153 * mp + 2) / 5 + 1;
+    f[3] = (long)sec / 3600, f[4] = (long)sec / 60 % 60, f[5] = (long)sec % 60;
+}
+
+/*
  * Randomness: getrandom(), or /dev/urandom where the kernel lacks it (old
  * router kernels), and no other source. Small requests (padding, nonces,
  * ephemeral keys) are served from a pool so that a bulk transfer does not
@@ -619,11 +644,12 @@ static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, cons
         return;
     }
     struct timespec ts;
-    struct tm tm;
+    long f[6];
     clock_gettime(CLOCK_REALTIME, &ts);
-    localtime_r(&ts.tv_sec, &tm);
-    char tbuf[32];
-    strftime(tbuf, sizeof tbuf, "%Y-%m-%d %H:%M:%S", &tm);
+    utc_date(ts.tv_sec, f); /* UTC: no time zone code in the binary */
+    char tbuf[48];
+    snprintf(tbuf, sizeof tbuf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", f[0], f[1], f[2], f[3], f[4],
+             f[5]);
     if (lg.level >= L_TRACE)
         fprintf(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, fn,
                 msg);
@@ -2259,10 +2285,9 @@ static void x509_name(struct wr *w, const char *cn, size_t cnlen)
  * GeneralizedTime YYYYMMDDHHMMSSZ for the others; always UTC ("Z") with
  * seconds and no fractions. Years past 9999 cannot be written (-1).
  */
-static int x509_time(struct wr *w, const struct tm *t)
+static int x509_time(struct wr *w, const long f[6])
 {
-    long year = (long)t->tm_year + 1900;
-    long f[6] = {year, (long)t->tm_mon + 1, t->tm_mday, t->tm_hour, t->tm_min, t->tm_sec};
+    long year = f[0];
     char s[16];
     size_t o = 0;
     if (year < 0 || year > 9999) return -1;
@@ -2343,8 +2368,8 @@ static int x509_leap(long y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 
  *       notAfter }, subject Name, subjectPublicKeyInfo, [3] EXPLICIT Extensions }
  *
  * sk and pk must be a P-256 pair (checked: pk is recomputed from sk). The
- * calendar comes from gmtime_r(), so a 32-bit time_t has no 2038 problem
- * here beyond `now` itself. Returns the DER length, 0 on error (bad key,
+ * calendar comes from utc_date() on 64 bits, so a 32-bit time_t has no 2038
+ * problem here beyond `now` itself. Returns the DER length, 0 on error (bad key,
  * bad name, date not writable, cap too small; X509_CERT_MAX always
  * suffices: a 64-character name gives about 560 bytes).
  */
@@ -2357,16 +2382,16 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
     uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE], serial[16], h[32], sig[160]; /* not secret */
     uint8_t buf[X509_CERT_MAX]; /* der_open() needs slack: build here, then copy */
     size_t cnlen = x509_cn_len(cn), at[2];
-    struct tm nb, na;
+    long nb[6], na[6];
 
     if (cnlen == 0 || now < 0 || sk->curve != BR_EC_secp256r1 || pk->curve != BR_EC_secp256r1 ||
         pk->qlen != 65 || pk->q[0] != 0x04)
         return 0;
     if (br_ec_compute_pub(ec, NULL, q, sk) != pk->qlen || memcmp(q, pk->q, pk->qlen) != 0) return 0;
-    time_t before = now - 86400; /* now >= 0: no overflow */
-    if (!gmtime_r(&before, &nb) || !gmtime_r(&now, &na)) return 0;
-    na.tm_year += 10;
-    if (na.tm_mon == 1 && na.tm_mday == 29 && !x509_leap((long)na.tm_year + 1900)) na.tm_mday = 28;
+    utc_date((int64_t)now - 86400, nb);
+    utc_date(now, na);
+    na[0] += 10;
+    if (na[1] == 2 && na[2] == 29 && !x509_leap(na[0])) na[2] = 28;
     rnd_bytes(serial, sizeof serial);
     serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes, minimal */
 
@@ -2379,7 +2404,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
     x509_sigalg(&w);
     x509_name(&w, cn, cnlen);
     size_t val = der_open(&w, 0x30);
-    if (x509_time(&w, &nb) < 0 || x509_time(&w, &na) < 0) return 0;
+    if (x509_time(&w, nb) < 0 || x509_time(&w, na) < 0) return 0;
     der_close(&w, val);
     x509_name(&w, cn, cnlen);
     x509_spki(&w, pk);
