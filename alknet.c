@@ -182,7 +182,7 @@ static void st32_le(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24), p[2] = (uint8_t)(v >> 16), p[1] = (uint8_t)(v >> 8);
     p[0] = (uint8_t)v;
 }
-/* the 64-bit Poly1305 (SECTION 5) uses these; 32-bit builds do not */
+/* the 64-bit Poly1305 (SECTION 5) uses these; 32-bit builds only st64_le */
 static ALK_UNUSED uint64_t ld64_le(const uint8_t *p)
 {
     return (uint64_t)ld32_le(p + 4) << 32 | ld32_le(p);
@@ -1596,28 +1596,28 @@ static void poly_26_blocks(struct poly26 *st, const uint8_t *m, size_t nb, uint3
     st->h[0] = h0, st->h[1] = h1, st->h[2] = h2, st->h[3] = h3, st->h[4] = h4;
 }
 
-/* Poly1305 with 26-bit limbs (for CPUs without a 64x64->128 multiply). */
-static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+/* r from the key's first half, h = 0. */
+static void poly_26_init(struct poly26 *st, const uint8_t key[32])
 {
     const uint32_t M = (1u << 26) - 1;
-    struct poly26 st = {{0}, {0}};
-    uint8_t r[16], last[16];
+    uint8_t r[16];
     poly_clamp(r, key);
-    st.r[0] = ld32_le(r) & M;
-    st.r[1] = (ld32_le(r + 3) >> 2) & M;
-    st.r[2] = (ld32_le(r + 6) >> 4) & M;
-    st.r[3] = (ld32_le(r + 9) >> 6) & M;
-    st.r[4] = ld32_le(r + 12) >> 8;
-    poly_26_blocks(&st, m, n / 16, 1u << 24);
-    if (n % 16) { /* final partial block: append 0x01, pad with zeros */
-        memset(last, 0, 16);
-        memcpy(last, m + n - n % 16, n % 16);
-        last[n % 16] = 1;
-        poly_26_blocks(&st, last, 1, 0);
-    }
+    st->r[0] = ld32_le(r) & M;
+    st->r[1] = (ld32_le(r + 3) >> 2) & M;
+    st->r[2] = (ld32_le(r + 6) >> 4) & M;
+    st->r[3] = (ld32_le(r + 9) >> 6) & M;
+    st->r[4] = ld32_le(r + 12) >> 8;
+    memset(st->h, 0, sizeof st->h);
+    wipe(r, sizeof r);
+}
+
+/* tag = (h mod p + s) mod 2^128, s the key's second half; wipes st. */
+static void poly_26_final(struct poly26 *st, uint8_t tag[16], const uint8_t key[32])
+{
+    const uint32_t M = (1u << 26) - 1;
     /* Full carry. h < 2^130 + 2^36 before it, so if a carry wraps around from h4
      * the result is tiny and cannot carry again out of h1. */
-    uint32_t h0 = st.h[0], h1 = st.h[1], h2 = st.h[2], h3 = st.h[3], h4 = st.h[4], c;
+    uint32_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], h3 = st->h[3], h4 = st->h[4], c;
     c = h1 >> 26, h1 &= M, h2 += c;
     c = h2 >> 26, h2 &= M, h3 += c;
     c = h3 >> 26, h3 &= M, h4 += c;
@@ -1646,9 +1646,24 @@ static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, cons
     st32_le(tag + 8, (uint32_t)f);
     f = (uint64_t)(h3 >> 18 | h4 << 8) + ld32_le(key + 28) + (f >> 32);
     st32_le(tag + 12, (uint32_t)f);
-    wipe(&st, sizeof st);
-    wipe(r, sizeof r);
-    wipe(last, sizeof last);
+    wipe(st, sizeof *st);
+}
+
+/* Poly1305 with 26-bit limbs (for CPUs without a 64x64->128 multiply). */
+static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+    struct poly26 st;
+    uint8_t last[16];
+    poly_26_init(&st, key);
+    poly_26_blocks(&st, m, n / 16, 1u << 24);
+    if (n % 16) { /* final partial block: append 0x01, pad with zeros */
+        memset(last, 0, 16);
+        memcpy(last, m + n - n % 16, n % 16);
+        last[n % 16] = 1;
+        poly_26_blocks(&st, last, 1, 0);
+        wipe(last, sizeof last);
+    }
+    poly_26_final(&st, tag, key);
 }
 
 #ifdef __SIZEOF_INT128__
@@ -1684,26 +1699,24 @@ static void poly_44_blocks(struct poly44 *st, const uint8_t *m, size_t nb, uint6
     st->h[0] = h0, st->h[1] = h1, st->h[2] = h2;
 }
 
-/* Poly1305 with 44-bit limbs: fewer, wider products where they are cheap. */
-static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+static void poly_44_init(struct poly44 *st, const uint8_t key[32])
 {
-    const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
-    struct poly44 st = {{0}, {0}};
-    uint8_t r[16], last[16];
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1;
+    uint8_t r[16];
     poly_clamp(r, key);
     uint64_t t0 = ld64_le(r), t1 = ld64_le(r + 8);
-    st.r[0] = t0 & M44;
-    st.r[1] = (t0 >> 44 | t1 << 20) & M44;
-    st.r[2] = t1 >> 24;
-    poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
-    if (n % 16) {
-        memset(last, 0, 16);
-        memcpy(last, m + n - n % 16, n % 16);
-        last[n % 16] = 1;
-        poly_44_blocks(&st, last, 1, 0);
-    }
+    st->r[0] = t0 & M44;
+    st->r[1] = (t0 >> 44 | t1 << 20) & M44;
+    st->r[2] = t1 >> 24;
+    memset(st->h, 0, sizeof st->h);
+    wipe(r, sizeof r);
+}
+
+static void poly_44_final(struct poly44 *st, uint8_t tag[16], const uint8_t key[32])
+{
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
     /* full carry, then subtract p if h >= p, as in poly_26 */
-    uint64_t h0 = st.h[0], h1 = st.h[1], h2 = st.h[2], c;
+    uint64_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], c;
     c = h1 >> 44, h1 &= M44, h2 += c;
     c = h2 >> 42, h2 &= M42, h0 += 5 * c;
     c = h0 >> 44, h0 &= M44, h1 += c;
@@ -1721,9 +1734,24 @@ static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t k
     hi += s1 + (uint64_t)(lo < s0);
     st64_le(tag, lo);
     st64_le(tag + 8, hi);
-    wipe(&st, sizeof st);
-    wipe(r, sizeof r);
-    wipe(last, sizeof last);
+    wipe(st, sizeof *st);
+}
+
+/* Poly1305 with 44-bit limbs: fewer, wider products where they are cheap. */
+static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+    struct poly44 st;
+    uint8_t last[16];
+    poly_44_init(&st, key);
+    poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
+    if (n % 16) {
+        memset(last, 0, 16);
+        memcpy(last, m + n - n % 16, n % 16);
+        last[n % 16] = 1;
+        poly_44_blocks(&st, last, 1, 0);
+        wipe(last, sizeof last);
+    }
+    poly_44_final(&st, tag, key);
 }
 #endif
 
@@ -1735,6 +1763,46 @@ static void poly1305(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t 
 #else
     poly_26(tag, m, n, key);
 #endif
+}
+
+/* The limb layout this CPU uses, for the AEAD below. */
+#ifdef __SIZEOF_INT128__
+typedef struct poly44 poly_st;
+#define POLY(f) poly_44_##f
+#define POLY_HIBIT ((uint64_t)1 << 40)
+#else
+typedef struct poly26 poly_st;
+#define POLY(f) poly_26_##f
+#define POLY_HIBIT (1u << 24)
+#endif
+
+/* Absorbs m[0..n) zero-padded to a multiple of 16 bytes (RFC 8439 2.8). */
+static void poly_pad16(poly_st *st, const uint8_t *m, size_t n)
+{
+    uint8_t last[16] = {0};
+    POLY(blocks)(st, m, n / 16, POLY_HIBIT);
+    if (n % 16) {
+        memcpy(last, m + n - n % 16, n % 16);
+        POLY(blocks)(st, last, 1, POLY_HIBIT);
+        wipe(last, sizeof last);
+    }
+}
+
+/* RFC 8439 2.8 AEAD tag: Poly1305 under key of aad | pad16 | ct | pad16 |
+ * le64(aad length) | le64(ct length). TLS uses it (tls_poly1305_run);
+ * SSH's chacha20-poly1305@openssh.com does not. */
+static void poly1305_aead(uint8_t tag[16], const uint8_t key[32], const uint8_t *aad, size_t aadlen,
+                          const uint8_t *ct, size_t n)
+{
+    poly_st st;
+    uint8_t lens[16];
+    st64_le(lens, (uint64_t)aadlen);
+    st64_le(lens + 8, (uint64_t)n);
+    POLY(init)(&st, key);
+    poly_pad16(&st, aad, aadlen);
+    poly_pad16(&st, ct, n);
+    poly_pad16(&st, lens, 16);
+    POLY(final)(&st, tag, key);
 }
 
 /* ==================== SECTION 6: ciphers, X25519 glue (ci_) ==================== */
@@ -5443,6 +5511,24 @@ struct tls {
  * need. ecdsa: our certificate key (server) is EC; the client accepts
  * either.
  */
+/*
+ * ChaCha20-Poly1305 records (RFC 7905) with SSH's ChaCha20 (ci.chacha) and
+ * our own Poly1305 instead of BearSSL's two (4 KB): a br_poly1305_run. The
+ * one-time key is ChaCha20 block 0; the data is block 1 on; encryption runs
+ * before the MAC, decryption after it. BearSSL compares the tag.
+ */
+static void tls_poly1305_run(const void *key, const void *iv, void *data, size_t len,
+                             const void *aad, size_t aad_len, void *tag, br_chacha20_run ichacha,
+                             int encrypt)
+{
+    uint8_t pkey[32] = {0};
+    ichacha(key, iv, 0, pkey, sizeof pkey);
+    if (encrypt) ichacha(key, iv, 1, data, len);
+    poly1305_aead(tag, pkey, aad, aad_len, data, len);
+    if (!encrypt) ichacha(key, iv, 1, data, len);
+    wipe(pkey, sizeof pkey);
+}
+
 static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 {
     static const uint16_t suites[] = {
@@ -5455,6 +5541,7 @@ static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
     };
     uint16_t mine[ARRAY_LEN(suites)];
     size_t n = 0;
+    if (!ci.chacha) ci_init();                       /* a test that never ran alk_main() */
     for (size_t i = 0; i < ARRAY_LEN(suites); i++) { /* the fast one for this CPU first */
         size_t j = ci.aes_hw ? i : (i + 2) % ARRAY_LEN(suites);
         if ((ecdsa && j % 2 == 0) || (rsa && j % 2 == 1)) mine[n++] = suites[j];
@@ -5466,7 +5553,9 @@ static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
     br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
     br_ssl_engine_set_default_aes_gcm(eng);
-    br_ssl_engine_set_default_chapol(eng);
+    br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+    br_ssl_engine_set_chacha20(eng, ci.chacha);
+    br_ssl_engine_set_poly1305(eng, &tls_poly1305_run);
     br_ssl_engine_set_default_ec(eng);
 }
 

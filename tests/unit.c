@@ -1075,6 +1075,51 @@ static void test_poly_cross(void)
 #endif
 }
 
+/* The ChaCha20-Poly1305 AEAD that TLS records use (tls_poly1305_run, RFC
+ * 8439 2.8): the RFC's test vector, then random keys, AAD and data against
+ * BearSSL's own br_poly1305_ctmul_run, and the tag against poly_26 over the
+ * padded MAC input (so both limb layouts are covered), both ways. */
+static void test_poly_aead(void)
+{
+    group = "poly1305-aead";
+    static const char *pt = "Ladies and Gentlemen of the class of '99: If I could offer you "
+                            "only one tip for the future, sunscreen would be it.";
+    uint8_t key[32], iv[12], aad[24], tag[16], want[16], m[400], m2[400], mac[480];
+    for (int i = 0; i < 32; i++) key[i] = (uint8_t)(0x80 + i);
+    unhex(iv, 12, "07000000 4041424344454647");
+    unhex(aad, 12, "50515253c0c1c2c3c4c5c6c7");
+    unhex(want, 16, "1ae10b594f09e26a7e902ecbd0600691");
+    size_t n = strlen(pt);
+    memcpy(m, pt, n);
+    tls_poly1305_run(key, iv, m, n, aad, 12, tag, ci.chacha, 1);
+    CHECK(memcmp(tag, want, 16) == 0 && m[0] == 0xd3 && m[n - 1] == 0x16, "RFC 8439 2.8.2");
+    tls_poly1305_run(key, iv, m, n, aad, 12, tag, ci.chacha, 0);
+    CHECK(memcmp(tag, want, 16) == 0 && memcmp(m, pt, n) == 0, "RFC 8439 2.8.2, decrypt");
+    int ok = 1, runs = 0;
+    for (size_t len = 0; len <= 300; len += (len < 70 ? 1 : 23)) {
+        for (size_t an = 0; an <= 20; an += 5, runs++) {
+            rnd_bytes(key, 32), rnd_bytes(iv, 12), rnd_bytes(aad, an), rnd_bytes(m, len);
+            memcpy(m2, m, len);
+            int enc = (int)(runs & 1);
+            tls_poly1305_run(key, iv, m, len, aad, an, tag, ci.chacha, enc);
+            br_poly1305_ctmul_run(key, iv, m2, len, aad, an, want, &br_chacha20_ct_run, enc);
+            ok &= !memcmp(tag, want, 16) && !memcmp(m, m2, len);
+            /* the MAC input: aad | pad | ciphertext | pad | lengths */
+            uint8_t pk[32] = {0};
+            size_t o = 0;
+            br_chacha20_ct_run(key, iv, 0, pk, 32);
+            memset(mac, 0, sizeof mac);
+            memcpy(mac, aad, an), o = (an + 15) / 16 * 16;
+            memcpy(mac + o, enc ? m : m2, len), o += (len + 15) / 16 * 16;
+            if (!enc) br_chacha20_ct_run(key, iv, 1, mac + (an + 15) / 16 * 16, len);
+            st64_le(mac + o, an), st64_le(mac + o + 8, len), o += 16;
+            poly_26(want, mac, o, pk);
+            ok &= !memcmp(tag, want, 16);
+        }
+    }
+    CHECK(ok, "%d random cases: = br_poly1305_ctmul_run, = poly_26 of the MAC input", runs);
+}
+
 /* ---- bench ---- */
 static double now(void)
 {
@@ -1195,6 +1240,7 @@ int main(int argc, char **argv)
     test_ed_random();
     t_poly1305(dir);
     test_poly_cross();
+    test_poly_aead();
     t_x25519(dir);
     t_chacha20(dir);
     t_openssh_aead(dir);
