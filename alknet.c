@@ -1026,6 +1026,57 @@ static void fe_pow2523(fe h, const fe z)
     fe_mul(h, t, z);
 }
 
+/* ---- x25519: RFC 7748 5, the Montgomery ladder on the same field ----
+ * For SSH's curve25519-sha256 and TLS's X25519 (ci_ec). Constant time: the
+ * ladder runs all 255 steps, and the swaps are masks (fe_cswap). Limb bounds:
+ * every fe_mul/fe_sq input is a carried value or the sum or difference of
+ * two, as the fe_ comment asks. */
+static void fe_cswap(fe f, fe g, uint32_t b)
+{
+    int32_t mask = -(int32_t)b;
+    for (int i = 0; i < 10; i++) {
+        int32_t x = mask & (f[i] ^ g[i]);
+        f[i] ^= x, g[i] ^= x;
+    }
+}
+
+/* out = X25519(scalar, u); out may alias u. Bit 255 of u is ignored and
+ * the scalar is clamped (RFC 7748 5). */
+static void x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t u[32])
+{
+    static const fe a24 = {121665};
+    uint8_t k[32];
+    fe x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d;
+    uint32_t swap = 0;
+    memcpy(k, scalar, 32);
+    k[0] &= 248, k[31] &= 127, k[31] |= 64;
+    fe_frombytes(x1, u);
+    fe_1(x2), fe_0(z2), fe_copy(x3, x1), fe_1(z3);
+    for (int t = 254; t >= 0; t--) {
+        uint32_t bit = (uint32_t)(k[t >> 3] >> (t & 7)) & 1;
+        swap ^= bit;
+        fe_cswap(x2, x3, swap), fe_cswap(z2, z3, swap);
+        swap = bit;
+        fe_add(a, x2, z2), fe_sq(aa, a);
+        fe_sub(b, x2, z2), fe_sq(bb, b);
+        fe_sub(e, aa, bb);
+        fe_add(c, x3, z3), fe_sub(d, x3, z3);
+        fe_mul(d, d, a);                 /* DA */
+        fe_mul(c, c, b);                 /* CB */
+        fe_add(x3, d, c), fe_sq(x3, x3); /* (DA + CB)^2 */
+        fe_sub(z3, d, c), fe_sq(z3, z3); /* (DA - CB)^2 */
+        fe_mul(z3, z3, x1);
+        fe_mul(x2, aa, bb);
+        fe_mul(z2, e, a24), fe_add(z2, z2, aa), fe_mul(z2, z2, e); /* E (AA + a24 E) */
+    }
+    fe_cswap(x2, x3, swap), fe_cswap(z2, z3, swap);
+    fe_invert(z2, z2);
+    fe_mul(x2, x2, z2);
+    fe_tobytes(out, x2);
+    wipe(k, sizeof k);
+    wipe(x2, sizeof x2), wipe(z2, sizeof z2), wipe(x3, sizeof x3), wipe(z3, sizeof z3);
+}
+
 /* ---- ge_: points of edwards25519 ----
  * Curve constants as 32-byte little-endian integers, computed with Python's
  * pow() from their definitions in RFC 8032 5.1 and checked again by crypto_test:
@@ -2023,18 +2074,84 @@ static void ci_install(struct ci_dir *d, const struct ci_alg *alg, const uint8_t
  */
 static int ci_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
 {
-    memcpy(out, pk, 32);
-    uint32_t ok = br_ec_c25519_m31.mul(out, 32, sk, 32, BR_EC_curve25519);
+    x25519(out, sk, pk);
     uint8_t z = 0;
     for (int i = 0; i < 32; i++)
         z |= out[i];
-    return ok && z ? 0 : -1;
+    return z ? 0 : -1;
 }
 static void ci_x25519_base(uint8_t pk[32], const uint8_t sk[32])
 {
     static const uint8_t nine[32] = {9};
     ci_x25519(pk, sk, nine);
 }
+
+/*
+ * The curves for BearSSL (TLS ECDHE and ECDSA, the self-signed certificate):
+ * br_ec_all_m31 without its two special-purpose halves. X25519 is ours
+ * (x25519() above, instead of br_ec_c25519_m31, 3.7 KB); P-256, P-384 and
+ * P-521 all go to the generic br_ec_prime_i31 (ECDSA needs it anyway), not
+ * br_ec_p256_m31 (8 KB), which is faster, but a handshake's few P-256
+ * operations take milliseconds either way. The Curve25519 methods follow
+ * br_ec_c25519_m31: generator 9, "order" 2^255 - 1 for key generation, the
+ * whole 32 bytes as X, no muladd (there is no ECDSA on it).
+ */
+static const uint8_t ci_c25519_gen[32] = {9};
+static const uint8_t ci_c25519_order[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const unsigned char *ci_ec_generator(int curve, size_t *len)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.generator(curve, len);
+    *len = 32;
+    return ci_c25519_gen;
+}
+static const unsigned char *ci_ec_order(int curve, size_t *len)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.order(curve, len);
+    *len = 32;
+    return ci_c25519_order;
+}
+static size_t ci_ec_xoff(int curve, size_t *len)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.xoff(curve, len);
+    *len = 32;
+    return 0;
+}
+static uint32_t ci_ec_mul(unsigned char *G, size_t Glen, const unsigned char *x, size_t xlen,
+                          int curve)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.mul(G, Glen, x, xlen, curve);
+    uint8_t k[32] = {0};
+    if (Glen != 32 || xlen > 32) return 0;
+    memcpy(k, x, xlen); /* little-endian: a short scalar has zero high bytes */
+    x25519(G, k, G);
+    wipe(k, sizeof k);
+    return 1;
+}
+static size_t ci_ec_mulgen(unsigned char *R, const unsigned char *x, size_t xlen, int curve)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.mulgen(R, x, xlen, curve);
+    memcpy(R, ci_c25519_gen, 32);
+    return ci_ec_mul(R, 32, x, xlen, curve) ? 32 : 0;
+}
+static uint32_t ci_ec_muladd(unsigned char *A, const unsigned char *B, size_t len,
+                             const unsigned char *x, size_t xlen, const unsigned char *y,
+                             size_t ylen, int curve)
+{
+    if (curve != BR_EC_curve25519)
+        return br_ec_prime_i31.muladd(A, B, len, x, xlen, y, ylen, curve);
+    return 0;
+}
+static const br_ec_impl ci_ec = {(uint32_t)1 << BR_EC_curve25519 | (uint32_t)1 << BR_EC_secp256r1 |
+                                     (uint32_t)1 << BR_EC_secp384r1 |
+                                     (uint32_t)1 << BR_EC_secp521r1,
+                                 ci_ec_generator,
+                                 ci_ec_order,
+                                 ci_ec_xoff,
+                                 ci_ec_mul,
+                                 ci_ec_mulgen,
+                                 ci_ec_muladd};
 
 static void sha256(uint8_t out[32], const void *p, size_t n)
 {
@@ -2446,7 +2563,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
 {
     static const uint8_t v3[] = {0xa0, 0x03, 0x02, 0x01, 0x02}; /* [0] INTEGER 2 */
     static const uint8_t ku_dsig[] = {0x03, 0x02, 0x07, 0x80};  /* BIT STRING, bit 0 */
-    const br_ec_impl *ec = br_ec_get_default();
+    const br_ec_impl *ec = &ci_ec;
     uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE], serial[16], h[32], sig[160]; /* not secret */
     uint8_t buf[X509_CERT_MAX]; /* der_open() needs slack: build here, then copy */
     size_t cnlen = x509_cn_len(cn), at[2];
@@ -2515,7 +2632,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
 static ALK_UNUSED int x509_ec_keygen(br_ec_private_key *sk, uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE],
                                      br_ec_public_key *pk, uint8_t pkbuf[BR_EC_KBUF_PUB_MAX_SIZE])
 {
-    const br_ec_impl *ec = br_ec_get_default();
+    const br_ec_impl *ec = &ci_ec;
     br_hmac_drbg_context drbg;
     uint8_t seed[32];
     rnd_bytes(seed, sizeof seed);
@@ -5556,7 +5673,7 @@ static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
     br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
     br_ssl_engine_set_chacha20(eng, ci.chacha);
     br_ssl_engine_set_poly1305(eng, &tls_poly1305_run);
-    br_ssl_engine_set_default_ec(eng);
+    br_ssl_engine_set_ec(eng, &ci_ec);
 }
 
 static void tls_common(struct tls *t)
@@ -5578,7 +5695,7 @@ static struct tls *tls_new_client(const char *sni)
     br_ssl_client_zero(&t->u.cc);
     tls_profile(eng, 1, 1);
     br_ssl_engine_set_default_rsavrfy(eng);
-    br_ssl_engine_set_default_ecdsa(eng);
+    br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1); /* ci_ec is set */
     br_x509_minimal_init(&t->xm, &br_sha256_vtable, tlsc.ta, tlsc.nta);
     br_x509_minimal_set_rsa(&t->xm, br_ssl_engine_get_rsavrfy(eng));
     br_x509_minimal_set_ecdsa(&t->xm, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));

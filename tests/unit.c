@@ -1120,6 +1120,51 @@ static void test_poly_aead(void)
     CHECK(ok, "%d random cases: = br_poly1305_ctmul_run, = poly_26 of the MAC input", runs);
 }
 
+/* Our X25519 and the curves BearSSL gets (ci_ec) against BearSSL's own
+ * implementations: random scalars and points, u with bit 255 set and
+ * u >= p (both allowed by RFC 7748 5), short scalars; P-256 through
+ * br_ec_prime_i31 against br_ec_p256_m31. */
+static void test_ec_cross(void)
+{
+    group = "ec-cross";
+    int ok = 1, runs = 0;
+    for (int i = 0; i < 300; i++, runs++) {
+        uint8_t k[32], u[32], a[32], b[32];
+        rnd_bytes(k, 32), rnd_bytes(u, 32);
+        if (i % 3 == 1) memset(u, 0xff, 32 - (size_t)(i % 7)); /* >= p, bit 255 set */
+        if (i % 5 == 2) memset(k, 0xff, 32);
+        size_t klen = i % 4 == 3 ? (size_t)(i % 32) : 32;
+        memcpy(a, u, 32), memcpy(b, u, 32);
+        ok &= ci_ec.mul(a, 32, k, klen, BR_EC_curve25519) == 1;
+        br_ec_c25519_m31.mul(b, 32, k, klen, BR_EC_curve25519);
+        ok &= memcmp(a, b, 32) == 0;
+        ok &= ci_ec.mulgen(a, k, klen, BR_EC_curve25519) == 32;
+        br_ec_c25519_m31.mulgen(b, k, klen, BR_EC_curve25519);
+        ok &= memcmp(a, b, 32) == 0;
+        x25519(a, k, u), memcpy(b, u, 32);
+        br_ec_c25519_m31.mul(b, 32, k, 32, BR_EC_curve25519);
+        ok &= memcmp(a, b, 32) == 0;
+    }
+    CHECK(ok, "x25519: %d cases = br_ec_c25519_m31", runs);
+    ok = 1;
+    for (int i = 0; i < 20; i++) {
+        uint8_t k[32], p1[65], p2[65];
+        rnd_bytes(k, 32);
+        k[0] &= 0x7f; /* below the order */
+        ok &= ci_ec.mulgen(p1, k, 32, BR_EC_secp256r1) == 65;
+        ok &= br_ec_p256_m31.mulgen(p2, k, 32, BR_EC_secp256r1) == 65;
+        ok &= memcmp(p1, p2, 65) == 0;
+        ok &= ci_ec.mul(p1, 65, k, 32, BR_EC_secp256r1) == 1;
+        ok &= br_ec_p256_m31.mul(p2, 65, k, 32, BR_EC_secp256r1) == 1;
+        ok &= memcmp(p1, p2, 65) == 0;
+    }
+    size_t len;
+    CHECK(ok && ci_ec.muladd(NULL, NULL, 32, NULL, 0, NULL, 0, BR_EC_curve25519) == 0 &&
+              ci_ec.xoff(BR_EC_curve25519, &len) == 0 && len == 32 &&
+              ci_ec.order(BR_EC_curve25519, &len)[0] == 0x7f && len == 32,
+          "P-256 through ci_ec = br_ec_p256_m31; Curve25519 methods as BearSSL's");
+}
+
 /* ---- bench ---- */
 static double now(void)
 {
@@ -1242,6 +1287,7 @@ int main(int argc, char **argv)
     test_poly_cross();
     test_poly_aead();
     t_x25519(dir);
+    test_ec_cross();
     t_chacha20(dir);
     t_openssh_aead(dir);
     t_kex(dir);
