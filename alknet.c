@@ -2610,7 +2610,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
     if (w.bad) return 0;
 
     sha256(h, buf + tbs_at, w.len - tbs_at);
-    size_t sl = br_ecdsa_sign_asn1_get_default()(ec, &br_sha256_vtable, h, sk, sig);
+    size_t sl = br_ecdsa_i31_sign_asn1(ec, &br_sha256_vtable, h, sk, sig);
     if (sl == 0) return 0;
     x509_sigalg(&w);
     size_t bits = der_open(&w, 0x03);
@@ -5694,8 +5694,11 @@ static struct tls *tls_new_client(const char *sni)
     br_ssl_engine_context *eng = &t->u.cc.eng;
     br_ssl_client_zero(&t->u.cc);
     tls_profile(eng, 1, 1);
-    br_ssl_engine_set_default_rsavrfy(eng);
-    br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1); /* ci_ec is set */
+    /* RSA and ECDSA with BearSSL's i31 integers on every CPU: its default
+     * is i62 on 64-bit ones, 1.7 KB more for speed that a handshake's one
+     * or two signatures do not need. ci_ec is set (tls_profile). */
+    br_ssl_engine_set_rsavrfy(eng, &br_rsa_i31_pkcs1_vrfy);
+    br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
     br_x509_minimal_init(&t->xm, &br_sha256_vtable, tlsc.ta, tlsc.nta);
     br_x509_minimal_set_rsa(&t->xm, br_ssl_engine_get_rsavrfy(eng));
     br_x509_minimal_set_ecdsa(&t->xm, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
@@ -5721,11 +5724,11 @@ static struct tls *tls_new_server(struct buf *pre)
     tls_profile(&t->u.sc.eng, !rsa, rsa);
     if (rsa)
         br_ssl_server_set_single_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa, BR_KEYTYPE_SIGN,
-                                     br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
+                                     &br_rsa_i31_private, &br_rsa_i31_pkcs1_sign); /* as above */
     else
         br_ssl_server_set_single_ec(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.ec, BR_KEYTYPE_SIGN,
                                     BR_KEYTYPE_EC, br_ssl_engine_get_ec(&t->u.sc.eng),
-                                    br_ecdsa_sign_asn1_get_default());
+                                    &br_ecdsa_i31_sign_asn1);
     t->eng = &t->u.sc.eng;
     tls_common(t);
     br_ssl_server_reset(&t->u.sc);
