@@ -35,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -56,6 +55,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h> /* after sys/socket.h: older BSDs need that */
 #if defined(__linux__)
 #include <sys/random.h>
 #endif
@@ -3406,66 +3406,39 @@ static void net_hostport(char *out, size_t cap, const char *host, unsigned port)
     snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-/* A non-blocking listening socket on host:port (port 0: any free port). */
-static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
-{
-    struct addrinfo hints, *res = NULL;
-    char ps[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(ps, sizeof ps, "%u", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM, 0), one = 1;
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    /* [::] means IPv6 only, so that 0.0.0.0 on the same port can be a listener too */
-    if (fd >= 0 && res->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0 ||
-        net_nonblock(fd) != 0) {
-        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
-        if (fd >= 0) close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* The addresses of host:port, for a backend named in the options
- * (--fallback, --outbound, --proxy). Start-up only: this may block. */
+/* The addresses of host:port: listen addresses and the backends named in
+ * the options (--fallback, --outbound). */
 #define NET_ADDRS_MAX 8
 struct net_addrs {
     struct sockaddr_storage a[NET_ADDRS_MAX];
     unsigned n;
 };
-static int net_resolve(const char *host, unsigned port, struct net_addrs *out, char *err,
-                       size_t errcap)
+static int rs_addrs(const char *host, unsigned port, struct net_addrs *out, char *err,
+                    size_t errcap); /* SECTION 12a */
+
+static socklen_t net_sa_len(const struct sockaddr_storage *a)
 {
-    struct addrinfo hints, *res = NULL;
-    char ps[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(ps, sizeof ps, "%u", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errcap, "cannot resolve %s: %s", host, gai_strerror(rc));
-        return -1;
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* A non-blocking listening socket on host:port (port 0: any free port); a
+ * name binds its first address. */
+static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
+{
+    struct net_addrs a;
+    if (rs_addrs(host, port, &a, err, errcap) != 0) return -1;
+    int family = a.a[0].ss_family;
+    int fd = socket(family, SOCK_STREAM, 0), one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* [::] means IPv6 only, so that 0.0.0.0 on the same port can be a listener too */
+    if (fd >= 0 && family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a.a[0], net_sa_len(&a.a[0])) != 0 ||
+        listen(fd, 512) != 0 || net_nonblock(fd) != 0) {
+        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
+        if (fd >= 0) close(fd);
+        fd = -1;
     }
-    out->n = 0;
-    for (struct addrinfo *a = res; a && out->n < NET_ADDRS_MAX; a = a->ai_next)
-        if (a->ai_addrlen <= sizeof out->a[0] &&
-            (a->ai_family == AF_INET || a->ai_family == AF_INET6))
-            memcpy(&out->a[out->n++], a->ai_addr, a->ai_addrlen);
-    freeaddrinfo(res);
-    if (!out->n) snprintf(err, errcap, "cannot resolve %s: no IPv4 or IPv6 address", host);
-    return out->n ? 0 : -1;
+    return fd;
 }
 
 /* Out of descriptors or buffers: a reason to wait, not a fault of the peer.
@@ -7712,6 +7685,99 @@ static void rs_why(const struct rs *q, char *out, size_t cap)
     }
 }
 
+/* IPv4 as inet_aton() (and so getaddrinfo()) reads it: one to four parts,
+ * decimal, 0octal or 0xhex, the last one filling the bytes left ("127.1"). */
+static int rs_aton(const char *s, uint8_t out[4])
+{
+    unsigned long a[4];
+    int n = 0;
+    for (;;) {
+        char *z;
+        if (n == 4 || *s < '0' || *s > '9') return -1;
+        a[n++] = strtoul(s, &z, 0);
+        if (!*z) break;
+        if (*z != '.') return -1;
+        s = z + 1;
+    }
+    for (int k = 0; k < n - 1; k++)
+        if (a[k] > 255) return -1;
+    uint64_t last = a[n - 1]; /* 5 - n bytes */
+    if (last >> (8 * (5 - n))) return -1;
+    for (int k = 0; k < 4; k++)
+        out[k] = (uint8_t)(k < n - 1 ? a[k] : last >> (8 * (3 - k)));
+    return 0;
+}
+
+/* An address literal, as getaddrinfo() with AI_NUMERICHOST takes one: IPv4
+ * (rs_aton), or IPv6 with an optional %scope, an interface name or number.
+ * 0, or -1 if host is not one. */
+static int rs_numeric(const char *host, unsigned port, struct sockaddr_storage *out)
+{
+    uint8_t a[16];
+    char h[INET6_ADDRSTRLEN];
+    const char *pct = strchr(host, '%');
+    size_t hl = pct ? (size_t)(pct - host) : strlen(host);
+    if (rs_aton(host, a) == 0) {
+        dns_sockaddr(AF_INET, a, port, out);
+        return 0;
+    }
+    if (hl >= sizeof h) return -1;
+    memcpy(h, host, hl), h[hl] = 0;
+    if (inet_pton(AF_INET6, h, a) != 1) return -1;
+    dns_sockaddr(AF_INET6, a, port, out);
+    if (pct) {
+        struct sockaddr_in6 s6;
+        char *end;
+        unsigned long long id = strtoull(pct + 1, &end, 10);
+        if (pct[1] < '0' || pct[1] > '9') {
+            id = if_nametoindex(pct + 1);
+            if (id == 0) return -1;
+        } else if (*end || id > UINT32_MAX) {
+            return -1;
+        }
+        memcpy(&s6, out, sizeof s6);
+        s6.sin6_scope_id = (uint32_t)id;
+        memcpy(out, &s6, sizeof s6);
+    }
+    return 0;
+}
+
+/*
+ * Start-up lookups (listen addresses, --fallback, --outbound): an address
+ * literal (rs_numeric), or a name looked up as SOCKS destinations are
+ * (/etc/hosts, then the name servers), the lookup run to its end right
+ * here. That blocks, for RS_TOTAL_MS at most, which is fine before the
+ * loop starts. Addresses come in /etc/hosts order, or IPv6 and IPv4
+ * alternating (rs_finish). 0, or -1 with the reason in err.
+ */
+static int rs_addrs(const char *host, unsigned port, struct net_addrs *out, char *err,
+                    size_t errcap)
+{
+    memset(out, 0, sizeof *out);
+    if (rs_numeric(host, port, &out->a[0]) == 0) {
+        out->n = 1;
+        return 0;
+    }
+    struct rs *q = xcalloc(1, sizeof *q);
+    rs_load_conf();
+    ev.now = now_ms();
+    rs_start(q, host);
+    while (!q->done) {
+        struct pollfd p = {q->fd, POLLIN, 0};
+        int64_t wait = MIN(q->resend, q->deadline) - ev.now;
+        if (poll(&p, 1, (int)MAX(wait, 0)) < 0) p.revents = 0;
+        ev.now = now_ms();
+        if (p.revents) rs_input(q);
+        rs_service(q);
+    }
+    for (unsigned i = 0; i < q->n && out->n < NET_ADDRS_MAX; i++)
+        dns_sockaddr(q->addr[i].family, q->addr[i].a, port, &out->a[out->n++]);
+    if (!out->n) rs_why(q, err, errcap);
+    rs_free(q);
+    free(q);
+    return out->n ? 0 : -1;
+}
+
 /* ==================== SECTION 12: channels (ch_) ==================== */
 
 /*
@@ -10091,16 +10157,14 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
     if (dhost) l->host = xstrdup(dhost), l->port = dport;
     if (kind == CK_SOCKS) {
         if (!cl.socks_port) cl.socks_port = bound; /* the one -- COMMAND gets */
-        struct addrinfo hints = {0}, *res = NULL;
-        hints.ai_flags = AI_NUMERICHOST;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !net_is_loopback(res->ai_addr)) {
+        struct sockaddr_storage a;
+        if (rs_numeric(host, 0, &a) != 0 || !net_is_loopback((struct sockaddr *)&a)) {
             if (!sx_cfg.user)
                 LOG(L_WARN, 0,
                     "SOCKS listener %s is not on loopback and has no --socks-auth: "
                     "anyone who can reach it can use your tunnel",
                     l->name);
         }
-        if (res) freeaddrinfo(res);
         LOG(L_DEBUG, 0, "SOCKS5h on %s", l->name);
     } else {
         LOG(L_DEBUG, 0, "forwarding %s to %s:%u", l->name, dhost, dport);
@@ -11594,7 +11658,7 @@ static int sv_tls_setup(void)
         char host[256];
         unsigned port;
         net_split(cfg.fallback, host, sizeof host, &port, NULL, 0);
-        if (net_resolve(host, port, &sv.fallback, err, sizeof err) != 0) {
+        if (rs_addrs(host, port, &sv.fallback, err, sizeof err) != 0) {
             say("--fallback %s: %s", cfg.fallback, err);
             return ALK_EXIT_CONFIG;
         }
@@ -11606,7 +11670,7 @@ static int sv_tls_setup(void)
             say("--outbound: %s", bad);
             return ALK_EXIT_USAGE;
         }
-        if (net_resolve(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err, sizeof err) !=
+        if (rs_addrs(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err, sizeof err) !=
             0) {
             say("--outbound %s: %s", sv.outbound.shown, err);
             return ALK_EXIT_CONFIG;
