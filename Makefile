@@ -169,6 +169,10 @@ QEMU_mipsel = qemu-mipsel-static -cpu 24Kc
 QEMU_mips = qemu-mips-static -cpu 24Kc
 XOPT = -Os -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 XLD = -static -no-pie -s -Wl,--gc-sections -Wl,--build-id=none
+# alknet.c itself at -Oz: 2.2 KB less on x86_64 (the same code on ARM and
+# MIPS), no speed lost in its hot code (unit bench: Poly1305 the same,
+# Ed25519 +3%). BearSSL stays -Os: its AES and GHASH fallbacks are hot loops.
+XALKOPT = -Oz
 
 .PHONY: static cross size readme-sizes check-static check-cross sources
 sources:
@@ -209,8 +213,8 @@ XBR_SRCS := $(wildcard $(SRCDIR)/bearssl/src/*.c $(SRCDIR)/bearssl/src/*/*.c)
 XBR_OBJS := $(patsubst $(SRCDIR)/bearssl/src/%.c,$(XB)/bearssl/%.o,$(XBR_SRCS))
 .PHONY: xbuild
 xbuild: $(XB)/alknet
-$(XB)/alknet: $(SRC) $(XB)/libbearssl.a $(XMUSL_STAMP)
-	$(XCC) $(WARN) $(XCFLAGS) -isystem $(SRCDIR)/bearssl/inc $(XLD) $(XLDFLAGS_$(XARCH)) -o $@ alknet.c \
+$(XB)/alknet: $(SRC) $(XB)/libbearssl.a $(XMUSL_STAMP) Makefile
+	$(XCC) $(WARN) $(XCFLAGS) $(XALKOPT) -isystem $(SRCDIR)/bearssl/inc $(XLD) $(XLDFLAGS_$(XARCH)) -o $@ alknet.c \
 	  $(XB)/libbearssl.a
 $(XB)/libbearssl.a: $(XBR_OBJS)
 	rm -f $@
