@@ -51,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -620,8 +621,47 @@ static const char *err_str(int e)
 enum { L_ERR, L_WARN, L_INFO, L_DEBUG, L_TRACE };
 static struct {
     int level;  /* highest level printed */
-    int syslog; /* --syslog: lines go to syslog(3) instead of stderr */
-} lg = {L_INFO, 0};
+    int syslog; /* --syslog: lines go to the system log instead of stderr */
+    int fd;     /* the socket to it, or -1 */
+} lg = {L_INFO, 0, -1};
+
+#ifndef _PATH_LOG /* <syslog.h> has it, except on musl */
+#define _PATH_LOG "/dev/log"
+#endif
+static const char *log_path = _PATH_LOG;
+
+/*
+ * --syslog without libc's syslog(): the datagram it sends, "<PRI>alknet[PID]:
+ * text" with facility daemon, to the local log socket, reconnecting once if
+ * the daemon was restarted. musl's syslog() also puts the local time in it,
+ * which pulls in all of libc's time zone code (6.6 KB); every syslog daemon
+ * stamps a message that has no time with the time it arrives.
+ */
+static void log_syslog(int pri, const char *cid, const char *msg)
+{
+    char line[2100]; /* say()'s 2048 bytes fit */
+    int n = snprintf(line, sizeof line, "<%d>alknet[%ld]: %s%s", LOG_DAEMON | pri, (long)getpid(),
+                     cid, msg);
+    if (n < 0) return;
+    size_t len = MIN((size_t)n, sizeof line - 1);
+    for (int tries = 0; tries < 2; tries++) {
+        if (lg.fd < 0) {
+            struct sockaddr_un sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sun_family = AF_UNIX;
+            snprintf(sa.sun_path, sizeof sa.sun_path, "%s", log_path);
+            lg.fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+            if (lg.fd < 0) return;
+            fcntl(lg.fd, F_SETFD, FD_CLOEXEC);
+            if (connect(lg.fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+                close(lg.fd), lg.fd = -1;
+                return;
+            }
+        }
+        if (send(lg.fd, line, len, 0) >= 0) return;
+        close(lg.fd), lg.fd = -1; /* the daemon restarted: once more */
+    }
+}
 
 /*
  * One line per event: time, level, connection id, text. At -vv the
@@ -640,7 +680,7 @@ static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, cons
     if (id) snprintf(cid, sizeof cid, "c%u ", id);
     if (lg.syslog) {
         static const int pri[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
-        syslog(pri[lvl], "%s%s", cid, msg);
+        log_syslog(pri[lvl], cid, msg);
         return;
     }
     struct timespec ts;
@@ -697,7 +737,7 @@ static ALK_PRINTF(1, 2) void say(const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (lg.syslog)
-        syslog(LOG_ERR, "%s", msg);
+        log_syslog(LOG_ERR, "", msg);
     else
         fprintf(stderr, "alknet: %s\n", msg);
 }
@@ -11872,10 +11912,7 @@ int alk_main(int argc, char **argv)
     if (rc) return rc < 0 ? ALK_EXIT_OK : rc;
     lg.level = cfg.quiet ? L_ERR : L_INFO + cfg.verbose;
     if (lg.level > L_TRACE) lg.level = L_TRACE;
-    if (cfg.use_syslog) {
-        openlog("alknet", LOG_PID, LOG_DAEMON);
-        lg.syslog = 1;
-    }
+    lg.syslog = cfg.use_syslog;
     switch (cmd) {
     case C_KEYGEN:
         rc = cmd_keygen();

@@ -1165,6 +1165,44 @@ static void test_ec_cross(void)
           "P-256 through ci_ec = br_ec_p256_m31; Curve25519 methods as BearSSL's");
 }
 
+/* --syslog (log_syslog): what a syslog daemon receives on its socket, also
+ * after it was restarted, and nothing lost or blocked when there is none. */
+static void t_syslog(void)
+{
+    group = "syslog";
+    char path[] = "/tmp/unit_syslog.XXXXXX", got[2200], want[2200];
+    int tmp = mkstemp(path);
+    if (tmp >= 0) close(tmp), unlink(path);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(d >= 0 && bind(d, (struct sockaddr *)&sa, sizeof sa) == 0, "log socket");
+    int level = lg.level;
+    const char *saved = log_path;
+    log_path = path, lg.syslog = 1, lg.level = L_INFO;
+    LOG(L_INFO, 7, "hello %s", "there");
+    ssize_t n = recv(d, got, sizeof got - 1, MSG_DONTWAIT);
+    got[n > 0 ? n : 0] = 0;
+    snprintf(want, sizeof want, "<30>alknet[%ld]: c7 hello there", (long)getpid());
+    CHECK(strcmp(got, want) == 0, "info: '%s'", got);
+    close(d), unlink(path); /* the daemon restarts */
+    d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(d >= 0 && bind(d, (struct sockaddr *)&sa, sizeof sa) == 0, "log socket again");
+    char big[2048];
+    memset(big, 'x', sizeof big - 1), big[sizeof big - 1] = 0;
+    say("%s", big);
+    n = recv(d, got, sizeof got - 1, MSG_DONTWAIT);
+    got[n > 0 ? n : 0] = 0;
+    snprintf(want, sizeof want, "<27>alknet[%ld]: %s", (long)getpid(), big);
+    CHECK(strcmp(got, want) == 0, "error after a restart, 2047 bytes: %zd bytes", n);
+    close(d), unlink(path); /* no daemon at all */
+    LOG(L_WARN, 0, "into the void");
+    CHECK(lg.fd == -1, "no socket kept without a daemon");
+    log_path = saved, lg.syslog = 0, lg.level = level;
+}
+
 /* ---- bench ---- */
 static double now(void)
 {
@@ -1297,6 +1335,7 @@ int main(int argc, char **argv)
     t_known_hosts();
     t_socks();
     t_cfg();
+    t_syslog();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
