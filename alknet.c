@@ -156,6 +156,131 @@
 
 /* ==================== SECTION 2: bytes, wipe, random, time ==================== */
 
+/*
+ * The printf subset alknet uses, so that static builds carry no libc printf
+ * (7.7 KB of musl, floating point included): flags '-' and '0', a width
+ * (digits or *), a precision for strings (.digits or .*), the length
+ * modifiers l, ll and z, and the conversions d, i, u, x, o, c, s and %.
+ * ALK_PRINTF has the compiler check the arguments; a conversion outside the
+ * subset (%f, %p, ...) is printed as it stands. vsnprintf()'s contract: at
+ * most cap bytes written, NUL included; the length of the whole text back.
+ */
+static int fmt_v(char *dst, size_t cap, const char *f, va_list ap)
+{
+    size_t o = 0;
+    for (; *f; f++) {
+        char num[24]; /* 2^64 in octal: 22 digits */
+        const char *s;
+        size_t width = 0, prec = (size_t)-1, n;
+        int left = 0, zero = 0, lng = 0, neg = 0;
+        const char *spec = f;
+        if (*f != '%') {
+            s = f, n = 1;
+            goto out;
+        }
+        for (f++; *f == '-' || *f == '0'; f++)
+            left |= *f == '-', zero |= *f == '0';
+        if (*f == '*') {
+            int w = va_arg(ap, int);
+            left |= w < 0, width = w < 0 ? 0u - (size_t)w : (size_t)w, f++;
+        }
+        for (; *f >= '0' && *f <= '9'; f++)
+            width = width * 10 + (size_t)(*f - '0');
+        if (*f == '.') {
+            prec = 0;
+            if (*++f == '*') {
+                int pr = va_arg(ap, int);
+                prec = pr < 0 ? (size_t)-1 : (size_t)pr, f++;
+            }
+            for (; *f >= '0' && *f <= '9'; f++)
+                prec = prec * 10 + (size_t)(*f - '0');
+        }
+        for (; *f == 'l' || *f == 'z'; f++)
+            lng = *f == 'z' ? 3 : lng + 1;
+        unsigned long long v = 0;
+        unsigned base = 10;
+        switch (*f) {
+        case 's':
+            if (!(s = va_arg(ap, const char *))) s = "(null)";
+            for (n = 0; n < prec && s[n]; n++)
+                ;
+            goto out;
+        case 'c':
+            num[0] = (char)va_arg(ap, int), s = num, n = 1;
+            goto out;
+        case 'd':
+        case 'i': {
+            long long x = lng == 2   ? va_arg(ap, long long)
+                          : lng == 1 ? va_arg(ap, long)
+                                     : va_arg(ap, int);
+            neg = x < 0, v = neg ? 0ull - (unsigned long long)x : (unsigned long long)x;
+            break;
+        }
+        case 'x':
+        case 'o':
+            base = *f == 'x' ? 16 : 8;
+            /* fall through */
+        case 'u':
+            v = lng == 3   ? va_arg(ap, size_t)
+                : lng == 2 ? va_arg(ap, unsigned long long)
+                : lng == 1 ? va_arg(ap, unsigned long)
+                           : va_arg(ap, unsigned);
+            break;
+        default: /* "%%"; anything else is not ours and printed as it stands */
+            if (*f == '%')
+                s = f, n = 1;
+            else
+                s = spec, n = (size_t)(f - spec) + (*f != 0);
+            if (!*f) f--; /* the loop's f++ must not pass the end */
+            goto out;
+        }
+        char *d = num + sizeof num;
+        do
+            *--d = "0123456789abcdef"[v % base];
+        while ((v /= base) != 0);
+        s = d, n = (size_t)(num + sizeof num - d);
+    out:
+        /* sign, then padding: spaces before (or after, '-'), zeros between */
+        if (!left && !zero)
+            for (; width > n + (size_t)neg; width--, o++)
+                if (o + 1 < cap) dst[o] = ' ';
+        if (neg && o + 1 < cap) dst[o] = '-';
+        o += (size_t)neg;
+        if (!left && zero)
+            for (; width > n + (size_t)neg; width--, o++)
+                if (o + 1 < cap) dst[o] = '0';
+        for (size_t i = 0; i < n; i++, o++)
+            if (o + 1 < cap) dst[o] = s[i];
+        if (left)
+            for (; width > n + (size_t)neg; width--, o++)
+                if (o + 1 < cap) dst[o] = ' ';
+    }
+    if (cap) dst[MIN(o, cap - 1)] = 0;
+    return (int)MIN(o, (size_t)INT_MAX);
+}
+static ALK_PRINTF(3, 4) int fmt_s(char *dst, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int n = fmt_v(dst, cap, f, ap);
+    va_end(ap);
+    return n;
+}
+/* fprintf() on fmt_v(). */
+static ALK_PRINTF(2, 3) void fmt_to(FILE *out, const char *f, ...)
+{
+    char b[4096], *p = b;
+    va_list ap, ap2;
+    va_start(ap, f);
+    va_copy(ap2, ap);
+    size_t n = (size_t)fmt_v(b, sizeof b, f, ap);
+    if (n >= sizeof b && (p = malloc(n + 1)) != NULL) fmt_v(p, n + 1, f, ap2);
+    fputs(p ? p : b, out);
+    if (p != b) free(p);
+    va_end(ap2);
+    va_end(ap);
+}
+
 /* A hex digit's value, or -1. */
 static int hex_digit(int c)
 {
@@ -640,8 +765,8 @@ static const char *log_path = _PATH_LOG;
 static void log_syslog(int pri, const char *cid, const char *msg)
 {
     char line[2100]; /* say()'s 2048 bytes fit */
-    int n = snprintf(line, sizeof line, "<%d>alknet[%ld]: %s%s", LOG_DAEMON | pri, (long)getpid(),
-                     cid, msg);
+    int n = fmt_s(line, sizeof line, "<%d>alknet[%ld]: %s%s", LOG_DAEMON | pri, (long)getpid(), cid,
+                  msg);
     if (n < 0) return;
     size_t len = MIN((size_t)n, sizeof line - 1);
     for (int tries = 0; tries < 2; tries++) {
@@ -649,7 +774,7 @@ static void log_syslog(int pri, const char *cid, const char *msg)
             struct sockaddr_un sa;
             memset(&sa, 0, sizeof sa);
             sa.sun_family = AF_UNIX;
-            snprintf(sa.sun_path, sizeof sa.sun_path, "%s", log_path);
+            fmt_s(sa.sun_path, sizeof sa.sun_path, "%s", log_path);
             lg.fd = socket(AF_UNIX, SOCK_DGRAM, 0);
             if (lg.fd < 0) return;
             fcntl(lg.fd, F_SETFD, FD_CLOEXEC);
@@ -674,10 +799,10 @@ static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, cons
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     char cid[16] = "";
-    if (id) snprintf(cid, sizeof cid, "c%u ", id);
+    if (id) fmt_s(cid, sizeof cid, "c%u ", id);
     if (lg.syslog) {
         static const int pri[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
         log_syslog(pri[lvl], cid, msg);
@@ -688,13 +813,13 @@ static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, cons
     clock_gettime(CLOCK_REALTIME, &ts);
     utc_date(ts.tv_sec, f); /* UTC: no time zone code in the binary */
     char tbuf[48];
-    snprintf(tbuf, sizeof tbuf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", f[0], f[1], f[2], f[3], f[4],
-             f[5]);
+    fmt_s(tbuf, sizeof tbuf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", f[0], f[1], f[2], f[3], f[4],
+          f[5]);
     if (lg.level >= L_TRACE)
-        fprintf(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, fn,
-                msg);
+        fmt_to(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, fn,
+               msg);
     else
-        fprintf(stderr, "%s.%03ld %-5s %s%s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, msg);
+        fmt_to(stderr, "%s.%03ld %-5s %s%s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, msg);
 }
 #define LOG(lvl, id, ...)                                                                          \
     do {                                                                                           \
@@ -718,7 +843,7 @@ static const char *log_esc(const void *p, size_t n)
         if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
             o[j++] = (char)s[i];
         else
-            j += (size_t)snprintf(o + j, 5, "\\x%02x", s[i]);
+            j += (size_t)fmt_s(o + j, 5, "\\x%02x", s[i]);
     }
     if (n > 0 && j >= 200) memcpy(o + j, "...", 4), j += 3;
     o[j] = 0;
@@ -734,12 +859,12 @@ static ALK_PRINTF(1, 2) void say(const char *fmt, ...)
     char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (lg.syslog)
         log_syslog(LOG_ERR, "", msg);
     else
-        fprintf(stderr, "alknet: %s\n", msg);
+        fmt_to(stderr, "alknet: %s\n", msg);
 }
 
 /* snprintf for messages, where cutting an over-long text short is fine. */
@@ -747,7 +872,7 @@ static ALK_PRINTF(3, 4) void strfmt(char *dst, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dst, cap, fmt, ap);
+    fmt_v(dst, cap, fmt, ap);
     va_end(ap);
 }
 
@@ -2087,13 +2212,13 @@ static const struct ci_alg *ci_find(const char *name, size_t n)
 static void ci_default_list(char *out, size_t cap)
 {
     if (ci.aes_hw)
-        snprintf(out, cap,
-                 "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
-                 "chacha20-poly1305@openssh.com");
+        fmt_s(out, cap,
+              "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+              "chacha20-poly1305@openssh.com");
     else
-        snprintf(out, cap,
-                 "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
-                 "aes256-gcm@openssh.com");
+        fmt_s(out, cap,
+              "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+              "aes256-gcm@openssh.com");
 }
 
 /* Installs key material for one direction; wipes the previous keys. */
@@ -2822,7 +2947,7 @@ static void key_pub_line(const struct key *k, char *out, size_t cap)
     char b64[80];
     key_blob(k->pk, blob);
     b64_enc(b64, blob, sizeof blob, 1);
-    snprintf(out, cap, "ssh-ed25519 %s%s%s", b64, k->comment[0] ? " " : "", k->comment);
+    fmt_s(out, cap, "ssh-ed25519 %s%s%s", b64, k->comment[0] ? " " : "", k->comment);
 }
 
 static const char *skip_ws(const char *s)
@@ -2874,7 +2999,7 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     char *buf = xmalloc(max + 1);
@@ -2884,7 +3009,7 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
         ssize_t r = read(fd, buf + n, max - n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+            fmt_s(err, errcap, "cannot read %s: %s", path, strerror(errno));
             bad = 1;
             break;
         }
@@ -2893,7 +3018,7 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
     }
     char extra;
     if (n == max && read(fd, &extra, 1) == 1) {
-        snprintf(err, errcap, "%s is too large (over %zu bytes)", path, max);
+        fmt_s(err, errcap, "%s is too large (over %zu bytes)", path, max);
         bad = 1;
     }
     close(fd);
@@ -2925,10 +3050,10 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
     const char *b = strstr(text, pem_begin), *e = b ? strstr(b, pem_end) : NULL;
     long bn;
     if (!b || !e) {
-        snprintf(err, errcap,
-                 "%s is not an OpenSSH private key (expected \"%s\"; convert other formats with "
-                 "ssh-keygen -p -f FILE)",
-                 path, pem_begin);
+        fmt_s(err, errcap,
+              "%s is not an OpenSSH private key (expected \"%s\"; convert other formats with "
+              "ssh-keygen -p -f FILE)",
+              path, pem_begin);
         goto out;
     }
     b += strlen(pem_begin);
@@ -2936,7 +3061,7 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
     struct rd r = rd_init(bin, bn < 0 ? 0 : (size_t)bn);
     struct str magic = rd_bytes(&r, sizeof key_magic);
     if (bn < 0 || r.bad || memcmp(magic.p, key_magic, sizeof key_magic) != 0) {
-        snprintf(err, errcap, "%s: damaged OpenSSH private key (bad base64 or header)", path);
+        fmt_s(err, errcap, "%s: damaged OpenSSH private key (bad base64 or header)", path);
         goto out;
     }
     struct str cipher = rd_str(&r, 64), kdf = rd_str(&r, 64);
@@ -2944,23 +3069,23 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
     uint32_t nkeys = rd_u32(&r);
     struct str pub = rd_str(&r, 1024), sec = rd_str(&r, 8192);
     if (!rd_end(&r)) {
-        snprintf(err, errcap, "%s: damaged OpenSSH private key", path);
+        fmt_s(err, errcap, "%s: damaged OpenSSH private key", path);
         goto out;
     }
     if (!str_eq(cipher, "none") || !str_eq(kdf, "none")) {
-        snprintf(err, errcap,
-                 "private key %s is encrypted with a passphrase (%s); alknet reads only "
-                 "unencrypted keys: decrypt a copy with ssh-keygen -p -f COPY and an empty new "
-                 "passphrase, chmod 600 it, and use that",
-                 path, log_str(cipher));
+        fmt_s(err, errcap,
+              "private key %s is encrypted with a passphrase (%s); alknet reads only "
+              "unencrypted keys: decrypt a copy with ssh-keygen -p -f COPY and an empty new "
+              "passphrase, chmod 600 it, and use that",
+              path, log_str(cipher));
         goto out;
     }
     uint8_t pk[32];
     if (nkeys != 1 || key_from_blob(pub, pk) != 0) {
-        snprintf(err, errcap,
-                 "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
-                 "with alknet keygen or ssh-keygen -t ed25519)",
-                 path);
+        fmt_s(err, errcap,
+              "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
+              "with alknet keygen or ssh-keygen -t ed25519)",
+              path);
         goto out;
     }
     /* private section: uint32 check, uint32 check, string type, string pk,
@@ -2975,13 +3100,13 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
         if (r.p[r.off + i] != (uint8_t)(i + 1)) r.bad = 1;
     if (r.bad || c1 != c2 || sec.n % 8 != 0 || !str_eq(t, "ssh-ed25519") || padn >= 8 ||
         memcmp(pk2, pk, 32) != 0 || memcmp(sk + 32, pk, 32) != 0) {
-        snprintf(err, errcap, "%s: damaged OpenSSH private key (private part)", path);
+        fmt_s(err, errcap, "%s: damaged OpenSSH private key (private part)", path);
         goto out;
     }
     memcpy(k->seed, sk, 32);
     ed_pubkey(k->pk, k->seed);
     if (memcmp(k->pk, pk, 32) != 0) {
-        snprintf(err, errcap, "%s: private and public halves do not match", path);
+        fmt_s(err, errcap, "%s: private and public halves do not match", path);
         wipe(k, sizeof *k);
         goto out;
     }
@@ -3001,14 +3126,14 @@ static int key_load(const char *path, struct key *k, char *err, size_t errcap)
     memset(k, 0, sizeof *k);
     err[0] = 0;
     if (stat(path, &st) != 0) {
-        snprintf(err, errcap, "cannot open private key %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot open private key %s: %s", path, strerror(errno));
         return -1;
     }
     if ((st.st_mode & 077) != 0 && st.st_uid == geteuid()) {
-        snprintf(err, errcap,
-                 "permissions %04o for private key %s are too open: it must not be accessible "
-                 "by others, so it is ignored (fix: chmod 600 %s)",
-                 (unsigned)(st.st_mode & 07777), path, path);
+        fmt_s(err, errcap,
+              "permissions %04o for private key %s are too open: it must not be accessible "
+              "by others, so it is ignored (fix: chmod 600 %s)",
+              (unsigned)(st.st_mode & 07777), path, path);
         return -1;
     }
     size_t n;
@@ -3026,8 +3151,8 @@ static int file_create(const char *path, const char *data, size_t n, mode_t mode
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot create %s: %s%s", path, strerror(errno),
-                 errno == EEXIST ? " (remove it first, or choose another file with -f)" : "");
+        fmt_s(err, errcap, "cannot create %s: %s%s", path, strerror(errno),
+              errno == EEXIST ? " (remove it first, or choose another file with -f)" : "");
         return -1;
     }
     size_t off = 0;
@@ -3035,7 +3160,7 @@ static int file_create(const char *path, const char *data, size_t n, mode_t mode
         ssize_t w = write(fd, data + off, n - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-            snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+            fmt_s(err, errcap, "cannot write %s: %s", path, strerror(errno));
             close(fd);
             unlink(path);
             return -1;
@@ -3043,7 +3168,7 @@ static int file_create(const char *path, const char *data, size_t n, mode_t mode
         off += (size_t)w;
     }
     if (fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot write %s: %s", path, strerror(errno));
         close(fd);
         unlink(path);
         return -1;
@@ -3080,18 +3205,17 @@ static int key_save(const char *path, const struct key *k, char *err, size_t err
     wr_str(&w, sec, s.len);
     wipe(sec, sizeof sec);
     if (s.bad || w.bad) {
-        snprintf(err, errcap, "key comment too long");
+        fmt_s(err, errcap, "key comment too long");
         wipe(bin, sizeof bin);
         return -1;
     }
     char b64[720], text[900];
     size_t bl = b64_enc(b64, bin, w.len, 1), tl = 0;
     wipe(bin, sizeof bin);
-    tl += (size_t)snprintf(text, sizeof text, "%s\n", pem_begin);
+    tl += (size_t)fmt_s(text, sizeof text, "%s\n", pem_begin);
     for (size_t i = 0; i < bl; i += 70)
-        tl +=
-            (size_t)snprintf(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
-    tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s\n", pem_end);
+        tl += (size_t)fmt_s(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
+    tl += (size_t)fmt_s(text + tl, sizeof text - tl, "%s\n", pem_end);
     wipe(b64, sizeof b64);
     char pubpath[PATH_MAX], line[512];
     strfmt(pubpath, sizeof pubpath, "%s.pub", path);
@@ -3120,9 +3244,9 @@ enum { KH_UNKNOWN, KH_OK, KH_CHANGED, KH_REVOKED };
 static void kh_name(char *out, size_t cap, const char *host, unsigned port)
 {
     if (port == 22)
-        snprintf(out, cap, "%s", host);
+        fmt_s(out, cap, "%s", host);
     else
-        snprintf(out, cap, "[%s]:%u", host, port);
+        fmt_s(out, cap, "[%s]:%u", host, port);
     for (char *p = out; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
 }
@@ -3232,7 +3356,7 @@ static int kh_check_text(char *text, const char *path, const char *host, unsigne
             ok = 1;
         } else if (!changed) {
             changed = 1;
-            snprintf(where, wcap, "%s:%d", path, lineno);
+            fmt_s(where, wcap, "%s:%d", path, lineno);
         }
     next:
         line = nl ? nl + 1 : NULL;
@@ -3257,7 +3381,7 @@ static int kh_check(const char *path, const char *host, unsigned port, const uin
 static void mkdirs(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    fmt_s(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
@@ -3273,7 +3397,7 @@ static int kh_add(const char *path, const char *host, unsigned port, const uint8
                   char *err, size_t errcap)
 {
     char dir[PATH_MAX], name[300], line[512];
-    snprintf(dir, sizeof dir, "%s", path);
+    fmt_s(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = 0;
@@ -3283,12 +3407,12 @@ static int kh_add(const char *path, const char *host, unsigned port, const uint8
     memset(&k, 0, sizeof k);
     memcpy(k.pk, pk, 32);
     kh_name(name, sizeof name, host, port);
-    size_t n = (size_t)snprintf(line, sizeof line, "%s ", name);
+    size_t n = (size_t)fmt_s(line, sizeof line, "%s ", name);
     key_pub_line(&k, line + n, sizeof line - n - 1);
     strcat(line, "\n");
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-        snprintf(err, errcap, "cannot add the host key to %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot add the host key to %s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -3375,6 +3499,45 @@ static void net_close_reset(int fd)
     close(fd);
 }
 
+/*
+ * inet_ntop() on fmt_s() (musl's would link libc's printf back in): IPv4
+ * dotted, IPv6 as RFC 5952 4 writes it (lowercase hex without leading zeros,
+ * the first longest run of two or more zero groups as "::") and IPv4-mapped
+ * addresses as ::ffff:a.b.c.d (RFC 5952 5).
+ */
+static void net_ntop(int af, const void *src, char *dst, size_t cap)
+{
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    const uint8_t *a = src;
+    if (af == AF_INET || memcmp(a, mapped, 12) == 0) {
+        const uint8_t *v4 = af == AF_INET ? a : a + 12;
+        fmt_s(dst, cap, "%s%u.%u.%u.%u", af == AF_INET ? "" : "::ffff:", v4[0], v4[1], v4[2],
+              v4[3]);
+        return;
+    }
+    int best = -1, bestlen = 1;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && !a[2 * j] && !a[2 * j + 1])
+            j++;
+        if (j - i > bestlen) best = i, bestlen = j - i;
+        i = j > i ? j : i + 1;
+    }
+    char t[48];
+    size_t o = 0;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            t[o++] = ':', t[o++] = ':';
+            i += bestlen - 1;
+            continue;
+        }
+        if (o > 0 && t[o - 1] != ':') t[o++] = ':';
+        o += (size_t)fmt_s(t + o, sizeof t - o, "%x", (unsigned)(a[2 * i] << 8 | a[2 * i + 1]));
+    }
+    t[o] = 0;
+    fmt_s(dst, cap, "%s", t);
+}
+
 /* "1.2.3.4:80", "[::1]:80" for logs. */
 static void net_addr_str(const struct sockaddr *sa, char *out, size_t cap)
 {
@@ -3382,16 +3545,16 @@ static void net_addr_str(const struct sockaddr *sa, char *out, size_t cap)
     unsigned port = 0;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)sa;
-        inet_ntop(AF_INET, &s->sin_addr, h, sizeof h);
+        net_ntop(AF_INET, &s->sin_addr, h, sizeof h);
         port = ntohs(s->sin_port);
-        snprintf(out, cap, "%s:%u", h, port);
+        fmt_s(out, cap, "%s:%u", h, port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof h);
+        net_ntop(AF_INET6, &s->sin6_addr, h, sizeof h);
         port = ntohs(s->sin6_port);
-        snprintf(out, cap, "[%s]:%u", h, port);
+        fmt_s(out, cap, "[%s]:%u", h, port);
     } else {
-        snprintf(out, cap, "unix");
+        fmt_s(out, cap, "unix");
     }
 }
 
@@ -3426,7 +3589,7 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
     colon = strrchr(s, ':');
     if (!colon) {
         if (!allow_bare || !defhost) return -1;
-        snprintf(host, hcap, "%s", defhost);
+        fmt_s(host, hcap, "%s", defhost);
         return net_port(s, port);
     }
     if (memchr(s, ':', (size_t)(colon - s))) return -1; /* bare IPv6 needs brackets */
@@ -3435,7 +3598,7 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
     host[colon - s] = 0;
     if (!host[0]) {
         if (!defhost) return -1;
-        snprintf(host, hcap, "%s", defhost);
+        fmt_s(host, hcap, "%s", defhost);
     }
     return net_port(colon + 1, port);
 }
@@ -3443,7 +3606,7 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
 /* "host:port", or "[host]:port" for an IPv6 address. */
 static void net_hostport(char *out, size_t cap, const char *host, unsigned port)
 {
-    snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    fmt_s(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
 /* The addresses of host:port: listen addresses and the backends named in
@@ -3474,7 +3637,7 @@ static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
     if (fd >= 0 && family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (fd < 0 || bind(fd, (struct sockaddr *)&a.a[0], net_sa_len(&a.a[0])) != 0 ||
         listen(fd, 512) != 0 || net_nonblock(fd) != 0) {
-        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
+        fmt_s(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
         if (fd >= 0) close(fd);
         fd = -1;
     }
@@ -3671,7 +3834,7 @@ static ALK_PRINTF(4, 5) int pol_say(int rc, char *dst, size_t cap, const char *f
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dst, cap, fmt, ap);
+    fmt_v(dst, cap, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -3722,13 +3885,13 @@ static void pol_ip_text(const struct pol_ip *ip, char *out, size_t cap)
 {
     char a[INET6_ADDRSTRLEN] = "?", b[INET_ADDRSTRLEN] = "?";
     if (ip->fam4) {
-        inet_ntop(AF_INET, ip->v4, a, sizeof a);
+        net_ntop(AF_INET, ip->v4, a, sizeof a);
         strfmt(out, cap, "%s", a);
         return;
     }
-    inet_ntop(AF_INET6, ip->v6, a, sizeof a);
+    net_ntop(AF_INET6, ip->v6, a, sizeof a);
     if (ip->has4 && memcmp(ip->v6, pol_pfx_mapped, 12) != 0) {
-        inet_ntop(AF_INET, ip->v4, b, sizeof b);
+        net_ntop(AF_INET, ip->v4, b, sizeof b);
         strfmt(out, cap, "%s (IPv4 %s)", a, b);
     } else {
         strfmt(out, cap, "%s", a);
@@ -3805,7 +3968,7 @@ static int pol_cidr(const char *s, uint8_t a[16], uint8_t *bits, int *v4, char *
             memcpy(net, a, 16);
             for (unsigned j = b; j < max; j++)
                 net[j / 8] = (uint8_t)(net[j / 8] & ~(0x80u >> (j % 8)));
-            inet_ntop(fam == 4 ? AF_INET : AF_INET6, net, t, sizeof t);
+            net_ntop(fam == 4 ? AF_INET : AF_INET6, net, t, sizeof t);
             strfmt(err, errcap, "%s has bits set after the prefix (the network is %s/%u)",
                    log_esc(s, strlen(s)), t, b);
             return -1;
@@ -4003,7 +4166,7 @@ static void pol_rule_text(const struct pol_rule *r, char *out, size_t cap)
     if (r->kind == POL_V4 || r->kind == POL_V6) {
         char a[INET6_ADDRSTRLEN] = "?";
         int v4 = r->kind == POL_V4;
-        inet_ntop(v4 ? AF_INET : AF_INET6, r->a, a, sizeof a);
+        net_ntop(v4 ? AF_INET : AF_INET6, r->a, a, sizeof a);
         if (r->bits == (v4 ? 32 : 128))
             strfmt(t, sizeof t, "%s", a);
         else
@@ -4265,7 +4428,7 @@ static ALK_PRINTF(2, 3) void ak_warn(struct ak_ctx *cx, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ak_push_warn(cx->out, msg);
 }
@@ -4593,9 +4756,9 @@ static int ak_from_ok(const struct ak_entry *e, const struct sockaddr *peer)
     if (e->nfrom == 0) return 1;
     if (pol_ip_of(peer, 0, &ip) != 0) return 0;
     if (ip.has4)
-        inet_ntop(AF_INET, ip.v4, text, sizeof text);
+        net_ntop(AF_INET, ip.v4, text, sizeof text);
     else
-        inet_ntop(AF_INET6, ip.v6, text, sizeof text);
+        net_ntop(AF_INET6, ip.v6, text, sizeof text);
     for (size_t i = 0; i < e->nfrom; i++) {
         const char *p = e->from[i];
         int neg = p[0] == '!', hit;
@@ -5410,7 +5573,7 @@ static int pem_read(const char *text, size_t n, struct pem_obj **out)
         case BR_PEM_BEGIN_OBJ:
             if (k == PEM_MAX) goto bad;
             if ((k & (k - 1)) == 0) objs = xrealloc(objs, (size_t)(k ? 2 * k : 1) * sizeof *objs);
-            snprintf(objs[k].name, sizeof objs[k].name, "%s", br_pem_decoder_name(&pc));
+            fmt_s(objs[k].name, sizeof objs[k].name, "%s", br_pem_decoder_name(&pc));
             buf_free(&cur);
             br_pem_decoder_setdest(&pc, pem_sink, &cur);
             in_obj = 1;
@@ -6033,9 +6196,9 @@ static int px_parse(const char *url, struct px_cfg *out, const char **why)
         if (net_port(ps, &out->port) != 0 || out->port == 0) return -1;
     }
     int v6 = strchr(out->host, ':') != NULL;
-    snprintf(out->shown, sizeof out->shown, "%s://%s%s%s%s%s:%u",
-             out->kind == PX_SOCKS5 ? "socks5" : "http", log_esc(out->user, strlen(out->user)),
-             out->user[0] ? "@" : "", v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
+    fmt_s(out->shown, sizeof out->shown, "%s://%s%s%s%s%s:%u",
+          out->kind == PX_SOCKS5 ? "socks5" : "http", log_esc(out->user, strlen(out->user)),
+          out->user[0] ? "@" : "", v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
     return 0;
 }
 
@@ -6076,7 +6239,7 @@ static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, u
 {
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
-    snprintf(p->host, sizeof p->host, "%s", host);
+    fmt_s(p->host, sizeof p->host, "%s", host);
     p->port = port;
     if (cfg->kind == PX_SOCKS5) {
         /* RFC 1928 3: VER, NMETHODS, METHODS (0: none, 2: user/password) */
@@ -6092,15 +6255,15 @@ static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, u
     net_hostport(hp, sizeof hp, host, port);
     if (cfg->user[0]) {
         char up[520];
-        int l = snprintf(up, sizeof up, "%s:%s", cfg->user, cfg->pass);
+        int l = fmt_s(up, sizeof up, "%s:%s", cfg->user, cfg->pass);
         char b64[700];
         b64_enc(b64, (const uint8_t *)up, (size_t)l, 1);
-        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
+        fmt_s(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
         wipe(up, sizeof up);
         wipe(b64, sizeof b64);
     }
-    int n = snprintf((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", hp,
-                     hp, auth);
+    int n = fmt_s((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", hp,
+                  hp, auth);
     wipe(auth, sizeof auth);
     p->outn = n > 0 && (size_t)n < sizeof p->out ? (size_t)n : 0; /* sized to fit: never 0 */
     p->st = PX_3_REPLY;
@@ -6175,7 +6338,7 @@ static int px_fail(struct px *p, const char *fmt, ...)
     char tmp[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    fmt_v(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     strfmt(p->why, sizeof p->why, "proxy %s: %s", p->cfg->shown, tmp);
     return -1;
@@ -6195,7 +6358,7 @@ static int px_feed(struct px *p, const uint8_t *b, size_t n)
         /* status line: HTTP/1.x SP 3DIGIT SP reason */
         size_t ll = strcspn((const char *)p->in, "\r\n");
         char line[200];
-        snprintf(line, sizeof line, "%.*s", (int)MIN(ll, sizeof line - 1), (const char *)p->in);
+        fmt_s(line, sizeof line, "%.*s", (int)MIN(ll, sizeof line - 1), (const char *)p->in);
         for (char *q = line; *q; q++)
             if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) *q = '?';
         /* RFC 9112 4: HTTP-version SP 3DIGIT SP [reason] */
@@ -6439,7 +6602,7 @@ static struct ssh *tp_new(int fd, int server, const char *peer)
     c->ka_count = ALK_KEEPALIVE_COUNT;
     c->rekey_bytes = ALK_REKEY_BYTES;
     c->rekey_ms = ALK_REKEY_MS;
-    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    fmt_s(c->peer, sizeof c->peer, "%s", peer);
     return c;
 }
 
@@ -6548,7 +6711,7 @@ static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
         char tmp[sizeof c->why]; /* fmt's arguments may include c->why itself */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(tmp, sizeof tmp, fmt, ap);
+        fmt_v(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
         memcpy(c->why, tmp, sizeof tmp);
         c->err = e;
@@ -6896,8 +7059,8 @@ static void kex_start(struct ssh *c)
     struct kex *kx = c->kx;
     uint8_t buf[1024], cookie[16];
     char kexl[160];
-    snprintf(kexl, sizeof kexl, "%s%s%s", KEX_ALGS, kx->first ? "," : "",
-             kx->first ? (c->server ? KEX_STRICT_S : KEX_STRICT_C) : "");
+    fmt_s(kexl, sizeof kexl, "%s%s%s", KEX_ALGS, kx->first ? "," : "",
+          kx->first ? (c->server ? KEX_STRICT_S : KEX_STRICT_C) : "");
     rnd_bytes(cookie, 16);
     struct wr w = wr_init(buf, sizeof buf);
     wr_u8(&w, MSG_KEXINIT);
@@ -7629,7 +7792,7 @@ static void rs_start(struct rs *q, const char *name)
     memset(q, 0, sizeof *q);
     q->fd = -1;
     q->st[0] = q->st[1] = -1;
-    snprintf(q->name, sizeof q->name, "%s", name);
+    fmt_s(q->name, sizeof q->name, "%s", name);
     q->deadline = ev.now + RS_TOTAL_MS;
     uint8_t a[16];
     if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1) {
@@ -7917,7 +8080,7 @@ static const char *ch_name(const struct chan *ch)
 {
     static char b[300];
     if (!ch->host) return "(socks)";
-    snprintf(b, sizeof b, "%s:%u", ch->host, ch->port);
+    fmt_s(b, sizeof b, "%s:%u", ch->host, ch->port);
     return b;
 }
 
@@ -8755,11 +8918,11 @@ static int sx_step(struct chan *ch)
             if (atyp == 1) {
                 struct str a = rd_bytes(&r, 4);
                 if (r.bad) return 0;
-                inet_ntop(AF_INET, a.p, host, sizeof host);
+                net_ntop(AF_INET, a.p, host, sizeof host);
             } else if (atyp == 4) {
                 struct str a = rd_bytes(&r, 16);
                 if (r.bad) return 0;
-                inet_ntop(AF_INET6, a.p, host, sizeof host);
+                net_ntop(AF_INET6, a.p, host, sizeof host);
             } else if (atyp == 3) {
                 struct str a = rd_bytes(&r, rd_u8(&r));
                 if (r.bad) return 0;
@@ -9175,7 +9338,7 @@ static struct splice *sp_new(int fd, struct buf *first, int eof, const struct ne
     sp->eof[0] = (uint8_t)eof;
     sp->to = to, sp->id = id;
     sp->t_act = ev.now;
-    snprintf(sp->peer, sizeof sp->peer, "%s", peer);
+    fmt_s(sp->peer, sizeof sp->peer, "%s", peer);
     if (ev.nsp == ev.capsp) {
         ev.capsp = ev.capsp ? ev.capsp * 2 : 16;
         ev.sp = xrealloc(ev.sp, ev.capsp * sizeof *ev.sp);
@@ -9829,7 +9992,7 @@ static void cl_connect_next(void)
             cl.cdeadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
             return;
         }
-        snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
+        fmt_s(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
     }
     char why[600];
     if (cfg.proxy)
@@ -9933,7 +10096,7 @@ static void cl_connected(int fd)
 static void cl_spawn(void)
 {
     char proxy[64];
-    snprintf(proxy, sizeof proxy, "socks5h://127.0.0.1:%u", cl.socks_port);
+    fmt_s(proxy, sizeof proxy, "socks5h://127.0.0.1:%u", cl.socks_port);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -9953,7 +10116,7 @@ static void cl_spawn(void)
         setenv("ALL_PROXY", proxy, 1);
         setenv("all_proxy", proxy, 1);
         execvp(cfg.command[0], cfg.command);
-        fprintf(stderr, "alknet: cannot run %s: %s\n", cfg.command[0], strerror(errno));
+        fmt_to(stderr, "alknet: cannot run %s: %s\n", cfg.command[0], strerror(errno));
         _exit(127);
     }
     cl.child = pid;
@@ -10002,7 +10165,7 @@ static void cl_conn_ready(void)
         cl_connected(fd);
         return;
     }
-    snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(e));
+    fmt_s(cl.cerr, sizeof cl.cerr, "%s", strerror(e));
     close(fd);
     cl_connect_next();
 }
@@ -10057,7 +10220,7 @@ static void cl_service(void)
             return;
         }
         if (ev.now >= cl.cdeadline) {
-            snprintf(cl.cerr, sizeof cl.cerr, "connection timed out");
+            fmt_s(cl.cerr, sizeof cl.cerr, "connection timed out");
             close(cl.cfd);
             cl.cfd = -1;
             cl_connect_next();
@@ -10081,8 +10244,8 @@ static void cl_service(void)
         if (cfg.check) {
             char fp[KEY_FP_LEN];
             key_fp(c->hostkey, fp);
-            printf("ok %s user %s host key %s cipher %s time %lld ms\n", cl.target, cfg.user, fp,
-                   c->tx.alg->name, (long long)(ev.now - c->t_start));
+            fmt_to(stdout, "ok %s user %s host key %s cipher %s time %lld ms\n", cl.target,
+                   cfg.user, fp, c->tx.alg->name, (long long)(ev.now - c->t_start));
             fflush(stdout);
             cl_finish(ALK_EXIT_OK);
             return;
@@ -10240,11 +10403,11 @@ static int cl_run(void)
     /* identity: -i, else ~/.alknet/id_ed25519, else ~/.ssh/id_ed25519 */
     char path[PATH_MAX];
     if (cfg.identity) {
-        snprintf(path, sizeof path, "%s", cfg.identity);
+        fmt_s(path, sizeof path, "%s", cfg.identity);
     } else {
-        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
         if (access(path, F_OK) != 0) {
-            snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
+            fmt_s(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
             if (access(path, F_OK) != 0) {
                 say("no identity: neither %s/.alknet/id_ed25519 nor %s exists; create one with "
                     "alknet keygen, or give one with -i FILE",
@@ -10259,9 +10422,9 @@ static int cl_run(void)
     }
     if (!cfg.known_hosts) {
         char kh[PATH_MAX];
-        snprintf(kh, sizeof kh, "%s/.alknet/known_hosts", home_dir());
+        fmt_s(kh, sizeof kh, "%s/.alknet/known_hosts", home_dir());
         cfg.known_hosts = xstrdup(kh);
-        snprintf(cl.known_hosts2, sizeof cl.known_hosts2, "%s/.ssh/known_hosts", home_dir());
+        fmt_s(cl.known_hosts2, sizeof cl.known_hosts2, "%s/.ssh/known_hosts", home_dir());
     }
     net_hostport(cl.target, sizeof cl.target, cfg.host, cfg.port);
     sx_cfg.user = cfg.socks_user, sx_cfg.pass = cfg.socks_pass;
@@ -10486,31 +10649,30 @@ static void cfg_help(FILE *f, enum cmd cmd)
 {
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
         if (cmd && cmds[i].cmd != cmd) continue;
-        fprintf(f, "usage: alknet %s\n  %s\n", cmds[i].synopsis, cmds[i].what);
+        fmt_to(f, "usage: alknet %s\n  %s\n", cmds[i].synopsis, cmds[i].what);
         if (!cmd) continue;
         if (cmd == C_CONNECT)
-            fprintf(
+            fmt_to(
                 f,
                 "\n  -- COMMAND ARGS...  start the tunnel on a free loopback port, run COMMAND"
                 "\n                      with ALL_PROXY=socks5h://... and exit with its status\n");
-        fprintf(f, "\noptions:\n");
+        fmt_to(f, "\noptions:\n");
         for (size_t j = 0; j < ARRAY_LEN(opts); j++) {
             const struct opt *o = &opts[j];
             if (!(o->cmds & cmd)) continue;
             char left[64];
-            snprintf(left, sizeof left, "%c%c%s--%s%s%s", o->sh ? '-' : ' ', o->sh ? o->sh : ' ',
-                     o->sh ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-            fprintf(f, "  %-36s %s\n", left, o->help);
+            fmt_s(left, sizeof left, "%c%c%s--%s%s%s", o->sh ? '-' : ' ', o->sh ? o->sh : ' ',
+                  o->sh ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+            fmt_to(f, "  %-36s %s\n", left, o->help);
         }
         if (cmd == C_CONNECT)
-            fprintf(f,
-                    "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
-                    "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
-                    "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
-                    "  with -- COMMAND: the command's status.\n");
+            fmt_to(f, "\nexit codes: 0 ok, 1 local failure, 2 usage, 3 local file (key, config),\n"
+                      "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
+                      "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
+                      "  with -- COMMAND: the command's status.\n");
     }
     if (!cmd)
-        fprintf(f, "\nalknet CMD --help shows the options of CMD; alknet --version the version.\n");
+        fmt_to(f, "\nalknet CMD --help shows the options of CMD; alknet --version the version.\n");
 }
 
 /* Frees everything the option parser allocated and forgets it. */
@@ -10628,7 +10790,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_LOCAL: {
         struct fwd f = {0};
         unsigned lp, hp;
-        snprintf(tmp, sizeof tmp, "%s", v);
+        fmt_s(tmp, sizeof tmp, "%s", v);
         int n = cfg_colons(tmp, part);
         if (n < 3) return "expected [ADDR:]PORT:HOST:HOSTPORT";
         char *la = n == 4 ? cfg_unbracket(part[0]) : "127.0.0.1";
@@ -10676,8 +10838,8 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         for (const char *p = v; *p;) {
             size_t n = strcspn(p, ",");
             if (!ci_find(p, n)) {
-                snprintf(why, sizeof why, "unknown cipher '%.*s' (known: %s, %s, %s)", (int)n, p,
-                         ci_algs[0].name, ci_algs[1].name, ci_algs[2].name);
+                fmt_s(why, sizeof why, "unknown cipher '%.*s' (known: %s, %s, %s)", (int)n, p,
+                      ci_algs[0].name, ci_algs[1].name, ci_algs[2].name);
                 return why;
             }
             p += n + (p[n] == ',');
@@ -10698,7 +10860,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_REKEY_LIMIT: {
         /* as OpenSSH's RekeyLimit: a size, then optionally a time */
         uint64_t b, t = 0;
-        snprintf(tmp, sizeof tmp, "%s", v);
+        fmt_s(tmp, sizeof tmp, "%s", v);
         char *sp = tmp + strcspn(tmp, " \t");
         if (*sp) *sp++ = 0;
         sp += strspn(sp, " \t");
@@ -10798,7 +10960,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_BANNER: {
         /* RFC 4253 4.2: "SSH-2.0-softwareversion SP comments", printable, at most 253 */
         char b[300];
-        snprintf(b, sizeof b, "%s%s", strncmp(v, "SSH-2.0-", 8) == 0 ? "" : "SSH-2.0-", v);
+        fmt_s(b, sizeof b, "%s%s", strncmp(v, "SSH-2.0-", 8) == 0 ? "" : "SSH-2.0-", v);
         size_t n = strlen(b);
         if (n > ALK_VERLINE_MAX - 2 || n <= 8) return "expected 1 to 245 printable characters";
         for (size_t i = 0; i < n; i++)
@@ -10824,7 +10986,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         const char *bad = pol_add(&check, o->id == O_ALLOW, v);
         pol_free(&check);
         if (bad) {
-            snprintf(why, sizeof why, "%s", bad);
+            fmt_s(why, sizeof why, "%s", bad);
             return why;
         }
         cfg.rules = xrealloc(cfg.rules, (cfg.nrules + 1) * sizeof *cfg.rules);
@@ -10889,7 +11051,7 @@ static const char *cfg_destination(const char *v)
             return "expected [USER@]HOST[:PORT]";
         cfg.port = port;
     } else {
-        snprintf(host, sizeof host, "%s", hp); /* a bare IPv6 address, or a name */
+        fmt_s(host, sizeof host, "%s", hp); /* a bare IPv6 address, or a name */
     }
     if (!host[0]) return "empty host name";
     free(cfg.host), cfg.host = xstrdup(host);
@@ -10902,12 +11064,12 @@ static int cfg_usage(enum cmd cmd, const char *fmt, ...)
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *name = "";
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
         if (cmds[i].cmd == cmd) name = cmds[i].name;
-    fprintf(stderr, "alknet: %s\nTry 'alknet %s --help'.\n", msg, name);
+    fmt_to(stderr, "alknet: %s\nTry 'alknet %s --help'.\n", msg, name);
     return ALK_EXIT_USAGE;
 }
 
@@ -11066,11 +11228,11 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
     if (cmd == C_SERVE) {
         char path[PATH_MAX];
         if (!cfg.host_key_file) {
-            snprintf(path, sizeof path, "%s/.alknet/host_ed25519", home_dir());
+            fmt_s(path, sizeof path, "%s/.alknet/host_ed25519", home_dir());
             cfg.host_key_file = xstrdup(path);
         }
         if (!cfg.auth_keys) {
-            snprintf(path, sizeof path, "%s/.alknet/authorized_keys", home_dir());
+            fmt_s(path, sizeof path, "%s/.alknet/authorized_keys", home_dir());
             cfg.auth_keys = xstrdup(path);
         }
         if (!cfg.tls_cert != !cfg.tls_key)
@@ -11727,13 +11889,13 @@ static int sv_host_key(void)
     char err[PATH_MAX + 256], fp[KEY_FP_LEN];
     if (access(cfg.host_key_file, F_OK) != 0) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", cfg.host_key_file);
+        fmt_s(dir, sizeof dir, "%s", cfg.host_key_file);
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) *slash = 0, mkdirs(dir, 0700);
         memset(&sv.hk, 0, sizeof sv.hk);
         rnd_bytes(sv.hk.seed, 32);
         ed_pubkey(sv.hk.pk, sv.hk.seed);
-        snprintf(sv.hk.comment, sizeof sv.hk.comment, "alknet host key");
+        fmt_s(sv.hk.comment, sizeof sv.hk.comment, "alknet host key");
         if (key_save(cfg.host_key_file, &sv.hk, err, sizeof err) != 0) {
             say("%s", err);
             return -1;
@@ -11804,7 +11966,7 @@ static void cmd_print_fp(const struct key *k)
 {
     char fp[KEY_FP_LEN];
     key_fp(k->pk, fp);
-    printf("256 %s %s (ED25519)\n", fp, k->comment[0] ? k->comment : "no comment");
+    fmt_to(stdout, "256 %s %s (ED25519)\n", fp, k->comment[0] ? k->comment : "no comment");
 }
 
 static int cmd_keygen(void)
@@ -11813,18 +11975,18 @@ static int cmd_keygen(void)
     struct key k;
     memset(&k, 0, sizeof k);
     if (cfg.file) {
-        snprintf(path, sizeof path, "%s", cfg.file);
+        fmt_s(path, sizeof path, "%s", cfg.file);
     } else {
-        snprintf(path, sizeof path, "%s/.alknet", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet", home_dir());
         mkdirs(path, 0700);
-        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
     }
     if (cfg.comment) {
-        snprintf(k.comment, sizeof k.comment, "%s", cfg.comment);
+        fmt_s(k.comment, sizeof k.comment, "%s", cfg.comment);
     } else {
         struct passwd *pw = getpwuid(getuid());
         gethostname(host, sizeof host - 1);
-        snprintf(k.comment, sizeof k.comment, "%s@%s", pw ? pw->pw_name : "alknet", host);
+        fmt_s(k.comment, sizeof k.comment, "%s@%s", pw ? pw->pw_name : "alknet", host);
     }
     if (strlen(cfg.comment ? cfg.comment : "") >= sizeof k.comment) {
         say("comment too long (at most %zu bytes)", sizeof k.comment - 1);
@@ -11840,7 +12002,7 @@ static int cmd_keygen(void)
     }
     char line[512];
     key_pub_line(&k, line, sizeof line);
-    printf("Wrote %s (private, 0600) and %s.pub\n%s\n", path, path, line);
+    fmt_to(stdout, "Wrote %s (private, 0600) and %s.pub\n%s\n", path, path, line);
     cmd_print_fp(&k);
     WIPE(k);
     return ALK_EXIT_OK;
@@ -11851,10 +12013,10 @@ static int cmd_pubkey(void)
     char path[PATH_MAX], err[PATH_MAX + 256];
     struct key k;
     if (cfg.file) {
-        snprintf(path, sizeof path, "%s", cfg.file);
+        fmt_s(path, sizeof path, "%s", cfg.file);
     } else {
-        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
-        if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        if (access(path, F_OK) != 0) fmt_s(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
     }
     /* a public key line, or a private key file */
     char *text = file_read(path, KEY_FILE_MAX, NULL, err, sizeof err);
@@ -11875,7 +12037,7 @@ static int cmd_pubkey(void)
     }
     char line[512];
     key_pub_line(&k, line, sizeof line);
-    printf("%s\n", line);
+    fmt_to(stdout, "%s\n", line);
     cmd_print_fp(&k);
     WIPE(k);
     return ALK_EXIT_OK;
@@ -11891,7 +12053,7 @@ int alk_main(int argc, char **argv)
         return ALK_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        printf("alknet %s (BearSSL; ciphers: %s first)\n", ALK_VERSION,
+        fmt_to(stdout, "alknet %s (BearSSL; ciphers: %s first)\n", ALK_VERSION,
                ci.aes_hw ? "AES-GCM" : "ChaCha20-Poly1305");
         return ALK_EXIT_OK;
     }
@@ -11904,7 +12066,7 @@ int alk_main(int argc, char **argv)
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
         if (strcmp(argv[1], cmds[i].name) == 0) cmd = cmds[i].cmd;
     if (!cmd) {
-        fprintf(stderr, "alknet: unknown command '%s'\n", argv[1]);
+        fmt_to(stderr, "alknet: unknown command '%s'\n", argv[1]);
         cfg_help(stderr, 0);
         return ALK_EXIT_USAGE;
     }

@@ -1203,6 +1203,113 @@ static void t_syslog(void)
     log_path = saved, lg.syslog = 0, lg.level = level;
 }
 
+/* fmt_s/fmt_v, alknet's printf subset, against the C library's snprintf:
+ * every conversion and flag alknet uses, the extremes of each integer
+ * type, and truncation at every small capacity (bytes past the NUL must be
+ * left alone, the return value is the full length). */
+#define FMT_SAME(...)                                                                              \
+    do {                                                                                           \
+        for (size_t cap = 0; cap < 48; cap += (cap < 12 ? 1 : 35)) {                               \
+            char a_[64], b_[64];                                                                   \
+            memset(a_, '#', sizeof a_), memset(b_, '#', sizeof b_);                                \
+            int ra_ = fmt_s(a_, cap, __VA_ARGS__), rb_ = libc_snprintf(b_, cap, __VA_ARGS__);     \
+            fmt_runs++;                                                                            \
+            if (ra_ != rb_ || memcmp(a_, b_, sizeof a_) != 0) {                                    \
+                CHECK(0, "%s (cap %zu): '%.*s' %d, libc '%.*s' %d", #__VA_ARGS__, cap,             \
+                      (int)(cap ? cap : 1) - 1, a_, ra_, (int)(cap ? cap : 1) - 1, b_, rb_);       \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+/* through a pointer: gcc would warn about the truncation this test wants */
+static int (*volatile libc_snprintf)(char *, size_t, const char *, ...) = snprintf;
+static void t_fmt(void)
+{
+    group = "fmt";
+    int fmt_runs = 0;
+    FMT_SAME("plain text, no conversion");
+    FMT_SAME("%s|%5s|%-5s|%-36s|%.*s|%.*s|%.2s", "abc", "ab", "ab", "left", 3, "abcdef", 0, "x",
+             "xyz");
+    FMT_SAME("%d %d %d %d %d", 0, 1, -1, INT_MIN, INT_MAX);
+    FMT_SAME("%i %5d %-5d| %05d %05d %*d|%*d|", 42, -42, -42, 42, -42, 6, 7, -6, 7);
+    FMT_SAME("%u %u %x %02x %02x %x %o %04o", 0u, UINT_MAX, 255u, 5u, 255u, UINT_MAX, 8u, 0644u);
+    FMT_SAME("%ld %ld %ld %lu %lu", 0L, LONG_MIN, LONG_MAX, 0UL, ULONG_MAX);
+    FMT_SAME("%lld %lld %llu %llu %lld", LLONG_MIN, LLONG_MAX, 0ULL, ULLONG_MAX, -1LL);
+    FMT_SAME("%zu %zu %zu", (size_t)0, (size_t)1234567, SIZE_MAX);
+    FMT_SAME("%02ld:%02ld:%02ld.%03ld %04ld-%02ld", 1L, 22L, 333L, 7L, 2026L, -3L);
+    FMT_SAME("%c%c%c %% %%%s%%", 'a', '%', ' ', "x");
+    FMT_SAME("\\x%02x c%u [%s]:%u %s%s: %s", 0x1f, 17u, "::1", 22u, "c1 ", "fn", "msg");
+    FMT_SAME("%-5s %s%s", "error", "", "text");
+    CHECK(fmt_runs > 100, "%d comparisons with snprintf", fmt_runs);
+}
+
+/* The longest run of zero groups in a, and whether another run is as long
+ * (RFC 5952 4.2.3 then takes the first; musl does not). */
+static int zero_run_tie(const uint8_t a[16])
+{
+    int best = 1, ties = 0;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && !a[2 * j] && !a[2 * j + 1])
+            j++;
+        if (j - i > best)
+            best = j - i, ties = 0;
+        else if (j - i == best && best > 1)
+            ties = 1;
+        i = j > i ? j : i + 1;
+    }
+    return ties;
+}
+
+/* net_ntop against the C library's inet_ntop: IPv4, IPv6 with zero runs
+ * of every length and place (random groups of 0 and 1), mapped addresses.
+ * Left to the RFC 5952 examples: ties between zero runs, and the deprecated
+ * IPv4-compatible form (::a.b.c.d), which glibc writes that way and musl
+ * and RFC 5952 do not. */
+static void t_ntop(void)
+{
+    group = "ntop";
+    static const struct {
+        const char *in, *out;
+    } rfc[] = {
+        {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"}, /* 4.2.3: the first of two runs */
+        {"2001:0db8::0001", "2001:db8::1"},            /* 4.1, 4.3 */
+        {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, /* 4.2.2: one 0 stays */
+        {"::ffff:192.0.2.1", "::ffff:192.0.2.1"},          /* 5 */
+        {"::102:304", "::102:304"},
+        {"::", "::"},
+        {"1::", "1::"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(rfc); i++) {
+        uint8_t a[16];
+        char t[64] = "";
+        if (inet_pton(AF_INET6, rfc[i].in, a) == 1) net_ntop(AF_INET6, a, t, sizeof t);
+        CHECK(strcmp(t, rfc[i].out) == 0, "%s: %s", rfc[i].in, t);
+    }
+    int ok = 1, runs = 0;
+    for (int i = 0; i < 3000; i++) {
+        uint8_t a[16];
+        char ours[64], libc[64];
+        rnd_bytes(a, 16);
+        for (int g = 0; g < 8 && i % 4; g++) /* mostly zeros and small groups */
+            if (a[2 * g] & 1)
+                a[2 * g] = a[2 * g + 1] = 0;
+            else if (a[2 * g] & 2)
+                a[2 * g] = 0;
+        if (i % 7 == 0) memset(a, 0, 10), a[10] = a[11] = 0xff;
+        if (i % 11 == 0) memset(a, 0, 16 - (size_t)(i % 17));
+        static const uint8_t z[12];
+        int compat = memcmp(a, z, 12) == 0 && (a[12] || a[13]);
+        int af = i % 5 == 0 ? AF_INET : AF_INET6;
+        if (af == AF_INET6 && (compat || zero_run_tie(a))) continue;
+        net_ntop(af, a, ours, sizeof ours);
+        ok &= inet_ntop(af, a, libc, sizeof libc) && strcmp(ours, libc) == 0;
+        if (strcmp(ours, libc) != 0) printf("ntop: %s, libc %s\n", ours, libc);
+        runs++;
+    }
+    CHECK(ok && runs > 1500, "%d addresses as inet_ntop writes them", runs);
+}
+
 /* ---- bench ---- */
 static double now(void)
 {
@@ -1336,6 +1443,8 @@ int main(int argc, char **argv)
     t_socks();
     t_cfg();
     t_syslog();
+    t_fmt();
+    t_ntop();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
