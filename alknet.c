@@ -35,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -52,10 +51,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h> /* after sys/socket.h: older BSDs need that */
 #if defined(__linux__)
 #include <sys/random.h>
 #endif
@@ -162,6 +163,131 @@
 #endif
 
 /* ==================== SECTION 2: bytes, wipe, random, time ==================== */
+
+/*
+ * The printf subset alknet uses, so that static builds carry no libc printf
+ * (7.7 KB of musl, floating point included): flags '-' and '0', a width
+ * (digits or *), a precision for strings (.digits or .*), the length
+ * modifiers l, ll and z, and the conversions d, i, u, x, o, c, s and %.
+ * ALK_PRINTF has the compiler check the arguments; a conversion outside the
+ * subset (%f, %p, ...) is printed as it stands. vsnprintf()'s contract: at
+ * most cap bytes written, NUL included; the length of the whole text back.
+ */
+static int fmt_v(char *dst, size_t cap, const char *f, va_list ap)
+{
+    size_t o = 0;
+    for (; *f; f++) {
+        char num[24]; /* 2^64 in octal: 22 digits */
+        const char *s;
+        size_t width = 0, prec = (size_t)-1, n;
+        int left = 0, zero = 0, lng = 0, neg = 0;
+        const char *spec = f;
+        if (*f != '%') {
+            s = f, n = 1;
+            goto out;
+        }
+        for (f++; *f == '-' || *f == '0'; f++)
+            left |= *f == '-', zero |= *f == '0';
+        if (*f == '*') {
+            int w = va_arg(ap, int);
+            left |= w < 0, width = w < 0 ? 0u - (size_t)w : (size_t)w, f++;
+        }
+        for (; *f >= '0' && *f <= '9'; f++)
+            width = width * 10 + (size_t)(*f - '0');
+        if (*f == '.') {
+            prec = 0;
+            if (*++f == '*') {
+                int pr = va_arg(ap, int);
+                prec = pr < 0 ? (size_t)-1 : (size_t)pr, f++;
+            }
+            for (; *f >= '0' && *f <= '9'; f++)
+                prec = prec * 10 + (size_t)(*f - '0');
+        }
+        for (; *f == 'l' || *f == 'z'; f++)
+            lng = *f == 'z' ? 3 : lng + 1;
+        unsigned long long v = 0;
+        unsigned base = 10;
+        switch (*f) {
+        case 's':
+            if (!(s = va_arg(ap, const char *))) s = "(null)";
+            for (n = 0; n < prec && s[n]; n++)
+                ;
+            goto out;
+        case 'c':
+            num[0] = (char)va_arg(ap, int), s = num, n = 1;
+            goto out;
+        case 'd':
+        case 'i': {
+            long long x = lng == 2   ? va_arg(ap, long long)
+                          : lng == 1 ? va_arg(ap, long)
+                                     : va_arg(ap, int);
+            neg = x < 0, v = neg ? 0ull - (unsigned long long)x : (unsigned long long)x;
+            break;
+        }
+        case 'x':
+        case 'o':
+            base = *f == 'x' ? 16 : 8;
+            /* fall through */
+        case 'u':
+            v = lng == 3   ? va_arg(ap, size_t)
+                : lng == 2 ? va_arg(ap, unsigned long long)
+                : lng == 1 ? va_arg(ap, unsigned long)
+                           : va_arg(ap, unsigned);
+            break;
+        default: /* "%%"; anything else is not ours and printed as it stands */
+            if (*f == '%')
+                s = f, n = 1;
+            else
+                s = spec, n = (size_t)(f - spec) + (*f != 0);
+            if (!*f) f--; /* the loop's f++ must not pass the end */
+            goto out;
+        }
+        char *d = num + sizeof num;
+        do
+            *--d = "0123456789abcdef"[v % base];
+        while ((v /= base) != 0);
+        s = d, n = (size_t)(num + sizeof num - d);
+    out:
+        /* sign, then padding: spaces before (or after, '-'), zeros between */
+        if (!left && !zero)
+            for (; width > n + (size_t)neg; width--, o++)
+                if (o + 1 < cap) dst[o] = ' ';
+        if (neg && o + 1 < cap) dst[o] = '-';
+        o += (size_t)neg;
+        if (!left && zero)
+            for (; width > n + (size_t)neg; width--, o++)
+                if (o + 1 < cap) dst[o] = '0';
+        for (size_t i = 0; i < n; i++, o++)
+            if (o + 1 < cap) dst[o] = s[i];
+        if (left)
+            for (; width > n + (size_t)neg; width--, o++)
+                if (o + 1 < cap) dst[o] = ' ';
+    }
+    if (cap) dst[MIN(o, cap - 1)] = 0;
+    return (int)MIN(o, (size_t)INT_MAX);
+}
+static ALK_PRINTF(3, 4) int fmt_s(char *dst, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int n = fmt_v(dst, cap, f, ap);
+    va_end(ap);
+    return n;
+}
+/* fprintf() on fmt_v(). */
+static ALK_PRINTF(2, 3) void fmt_to(FILE *out, const char *f, ...)
+{
+    char b[4096], *p = b;
+    va_list ap, ap2;
+    va_start(ap, f);
+    va_copy(ap2, ap);
+    size_t n = (size_t)fmt_v(b, sizeof b, f, ap);
+    if (n >= sizeof b && (p = malloc(n + 1)) != NULL) fmt_v(p, n + 1, f, ap2);
+    fputs(p ? p : b, out);
+    if (p != b) free(p);
+    va_end(ap2);
+    va_end(ap);
+}
 
 /* A hex digit's value, or -1. */
 static int hex_digit(int c)
@@ -344,6 +470,31 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The UTC calendar date and time of t seconds after 1970-01-01 00:00:00:
+ * f = {year, month 1-12, day 1-31, hour, minute, second}. Proleptic
+ * Gregorian, integers only ("civil_from_days" from H. Hinnant's date
+ * algorithms: days counted from 0000-03-01, in 400-year eras of 146097
+ * days, so that February, with the leap day, ends each year). Log lines
+ * and certificate dates need nothing else, and this spares libc's time
+ * zone code (9 KB of musl for localtime_r and strftime).
+ */
+static void utc_date(int64_t t, long f[6])
+{
+    int64_t days = t / 86400, sec = t % 86400;
+    if (sec < 0) sec += 86400, days--;
+    days += 719468; /* 0000-03-01 to 1970-01-01 */
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    long doe = (long)(days - era * 146097);                           /* [0, 146096] */
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    long mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+    f[1] = mp < 10 ? mp + 3 : mp - 9;
+    f[0] = (long)(era * 400) + yoe + (f[1] <= 2);
+    f[2] = doy - (153 * mp + 2) / 5 + 1;
+    f[3] = (long)sec / 3600, f[4] = (long)sec / 60 % 60, f[5] = (long)sec % 60;
 }
 
 /*
@@ -603,8 +754,47 @@ static const char *err_str(int e)
 enum { L_ERR, L_WARN, L_INFO, L_DEBUG, L_TRACE };
 static struct {
     int level;  /* highest level printed */
-    int syslog; /* --syslog: lines go to syslog(3) instead of stderr */
-} lg = {L_INFO, 0};
+    int syslog; /* --syslog: lines go to the system log instead of stderr */
+    int fd;     /* the socket to it, or -1 */
+} lg = {L_INFO, 0, -1};
+
+#ifndef _PATH_LOG /* <syslog.h> has it, except on musl */
+#define _PATH_LOG "/dev/log"
+#endif
+static const char *log_path = _PATH_LOG;
+
+/*
+ * --syslog without libc's syslog(): the datagram it sends, "<PRI>alknet[PID]:
+ * text" with facility daemon, to the local log socket, reconnecting once if
+ * the daemon was restarted. musl's syslog() also puts the local time in it,
+ * which pulls in all of libc's time zone code (6.6 KB); every syslog daemon
+ * stamps a message that has no time with the time it arrives.
+ */
+static void log_syslog(int pri, const char *pre, const char *msg)
+{
+    char line[2100]; /* say()'s 2048 bytes fit */
+    int n = fmt_s(line, sizeof line, "<%d>alknet[%ld]: %s%s", LOG_DAEMON | pri, (long)getpid(), pre,
+                  msg);
+    if (n < 0) return;
+    size_t len = MIN((size_t)n, sizeof line - 1);
+    for (int tries = 0; tries < 2; tries++) {
+        if (lg.fd < 0) {
+            struct sockaddr_un sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sun_family = AF_UNIX;
+            fmt_s(sa.sun_path, sizeof sa.sun_path, "%s", log_path);
+            lg.fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+            if (lg.fd < 0) return;
+            fcntl(lg.fd, F_SETFD, FD_CLOEXEC);
+            if (connect(lg.fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+                close(lg.fd), lg.fd = -1;
+                return;
+            }
+        }
+        if (send(lg.fd, line, len, 0) >= 0) return;
+        close(lg.fd), lg.fd = -1; /* the daemon restarted: once more */
+    }
+}
 
 /*
  * One line per event: time, level, connection id, text. At -vv the
@@ -617,26 +807,25 @@ static ALK_PRINTF(4, 5) void log_emit(int lvl, unsigned id, const char *fn, cons
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char cid[16] = "";
-    if (id) snprintf(cid, sizeof cid, "c%u ", id);
+    char pre[80] = ""; /* "cN " and, at -vv, "function: " */
+    int pn = id ? fmt_s(pre, sizeof pre, "c%u ", id) : 0;
+    if (lg.level >= L_TRACE && pn >= 0 && (size_t)pn < sizeof pre)
+        fmt_s(pre + pn, sizeof pre - (size_t)pn, "%s: ", fn);
     if (lg.syslog) {
         static const int pri[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
-        syslog(pri[lvl], "%s%s", cid, msg);
+        log_syslog(pri[lvl], pre, msg);
         return;
     }
     struct timespec ts;
-    struct tm tm;
+    long f[6];
     clock_gettime(CLOCK_REALTIME, &ts);
-    localtime_r(&ts.tv_sec, &tm);
-    char tbuf[32];
-    strftime(tbuf, sizeof tbuf, "%Y-%m-%d %H:%M:%S", &tm);
-    if (lg.level >= L_TRACE)
-        fprintf(stderr, "%s.%03ld %-5s %s%s: %s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, fn,
-                msg);
-    else
-        fprintf(stderr, "%s.%03ld %-5s %s%s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], cid, msg);
+    utc_date(ts.tv_sec, f); /* UTC: no time zone code in the binary */
+    char tbuf[48];
+    fmt_s(tbuf, sizeof tbuf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", f[0], f[1], f[2], f[3], f[4],
+          f[5]);
+    fmt_to(stderr, "%s.%03ld %-5s %s%s\n", tbuf, ts.tv_nsec / 1000000, names[lvl], pre, msg);
 }
 #define LOG(lvl, id, ...)                                                                          \
     do {                                                                                           \
@@ -660,7 +849,7 @@ static const char *log_esc(const void *p, size_t n)
         if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
             o[j++] = (char)s[i];
         else
-            j += (size_t)snprintf(o + j, 5, "\\x%02x", s[i]);
+            j += (size_t)fmt_s(o + j, 5, "\\x%02x", s[i]);
     }
     if (n > 0 && j >= 200) memcpy(o + j, "...", 4), j += 3;
     o[j] = 0;
@@ -676,12 +865,12 @@ static ALK_PRINTF(1, 2) void say(const char *fmt, ...)
     char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (lg.syslog)
-        syslog(LOG_ERR, "%s", msg);
+        log_syslog(LOG_ERR, "", msg);
     else
-        fprintf(stderr, "alknet: %s\n", msg);
+        fmt_to(stderr, "alknet: %s\n", msg);
 }
 
 /* snprintf for messages, where cutting an over-long text short is fine. */
@@ -689,7 +878,7 @@ static ALK_PRINTF(3, 4) void strfmt(char *dst, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dst, cap, fmt, ap);
+    fmt_v(dst, cap, fmt, ap);
     va_end(ap);
 }
 
@@ -1006,6 +1195,57 @@ static void fe_pow2523(fe h, const fe z)
     fe_pow250(t, z11, z);
     fe_sqn(t, t, 2); /* z^(2^252 - 4) */
     fe_mul(h, t, z);
+}
+
+/* ---- x25519: RFC 7748 5, the Montgomery ladder on the same field ----
+ * For SSH's curve25519-sha256 and TLS's X25519 (ci_ec). Constant time: the
+ * ladder runs all 255 steps, and the swaps are masks (fe_cswap). Limb bounds:
+ * every fe_mul/fe_sq input is a carried value or the sum or difference of
+ * two, as the fe_ comment asks. */
+static void fe_cswap(fe f, fe g, uint32_t b)
+{
+    int32_t mask = -(int32_t)b;
+    for (int i = 0; i < 10; i++) {
+        int32_t x = mask & (f[i] ^ g[i]);
+        f[i] ^= x, g[i] ^= x;
+    }
+}
+
+/* out = X25519(scalar, u); out may alias u. Bit 255 of u is ignored and
+ * the scalar is clamped (RFC 7748 5). */
+static void x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t u[32])
+{
+    static const fe a24 = {121665};
+    uint8_t k[32];
+    fe x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d;
+    uint32_t swap = 0;
+    memcpy(k, scalar, 32);
+    k[0] &= 248, k[31] &= 127, k[31] |= 64;
+    fe_frombytes(x1, u);
+    fe_1(x2), fe_0(z2), fe_copy(x3, x1), fe_1(z3);
+    for (int t = 254; t >= 0; t--) {
+        uint32_t bit = (uint32_t)(k[t >> 3] >> (t & 7)) & 1;
+        swap ^= bit;
+        fe_cswap(x2, x3, swap), fe_cswap(z2, z3, swap);
+        swap = bit;
+        fe_add(a, x2, z2), fe_sq(aa, a);
+        fe_sub(b, x2, z2), fe_sq(bb, b);
+        fe_sub(e, aa, bb);
+        fe_add(c, x3, z3), fe_sub(d, x3, z3);
+        fe_mul(d, d, a);                 /* DA */
+        fe_mul(c, c, b);                 /* CB */
+        fe_add(x3, d, c), fe_sq(x3, x3); /* (DA + CB)^2 */
+        fe_sub(z3, d, c), fe_sq(z3, z3); /* (DA - CB)^2 */
+        fe_mul(z3, z3, x1);
+        fe_mul(x2, aa, bb);
+        fe_mul(z2, e, a24), fe_add(z2, z2, aa), fe_mul(z2, z2, e); /* E (AA + a24 E) */
+    }
+    fe_cswap(x2, x3, swap), fe_cswap(z2, z3, swap);
+    fe_invert(z2, z2);
+    fe_mul(x2, x2, z2);
+    fe_tobytes(out, x2);
+    wipe(k, sizeof k);
+    wipe(x2, sizeof x2), wipe(z2, sizeof z2), wipe(x3, sizeof x3), wipe(z3, sizeof z3);
 }
 
 /* ---- ge_: points of edwards25519 ----
@@ -1578,28 +1818,28 @@ static void poly_26_blocks(struct poly26 *st, const uint8_t *m, size_t nb, uint3
     st->h[0] = h0, st->h[1] = h1, st->h[2] = h2, st->h[3] = h3, st->h[4] = h4;
 }
 
-/* Poly1305 with 26-bit limbs (for CPUs without a 64x64->128 multiply). */
-static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+/* r from the key's first half, h = 0. */
+static void poly_26_init(struct poly26 *st, const uint8_t key[32])
 {
     const uint32_t M = (1u << 26) - 1;
-    struct poly26 st = {{0}, {0}};
-    uint8_t r[16], last[16];
+    uint8_t r[16];
     poly_clamp(r, key);
-    st.r[0] = ld32_le(r) & M;
-    st.r[1] = (ld32_le(r + 3) >> 2) & M;
-    st.r[2] = (ld32_le(r + 6) >> 4) & M;
-    st.r[3] = (ld32_le(r + 9) >> 6) & M;
-    st.r[4] = ld32_le(r + 12) >> 8;
-    poly_26_blocks(&st, m, n / 16, 1u << 24);
-    if (n % 16) { /* final partial block: append 0x01, pad with zeros */
-        memset(last, 0, 16);
-        memcpy(last, m + n - n % 16, n % 16);
-        last[n % 16] = 1;
-        poly_26_blocks(&st, last, 1, 0);
-    }
+    st->r[0] = ld32_le(r) & M;
+    st->r[1] = (ld32_le(r + 3) >> 2) & M;
+    st->r[2] = (ld32_le(r + 6) >> 4) & M;
+    st->r[3] = (ld32_le(r + 9) >> 6) & M;
+    st->r[4] = ld32_le(r + 12) >> 8;
+    memset(st->h, 0, sizeof st->h);
+    wipe(r, sizeof r);
+}
+
+/* tag = (h mod p + s) mod 2^128, s the key's second half; wipes st. */
+static void poly_26_final(struct poly26 *st, uint8_t tag[16], const uint8_t key[32])
+{
+    const uint32_t M = (1u << 26) - 1;
     /* Full carry. h < 2^130 + 2^36 before it, so if a carry wraps around from h4
      * the result is tiny and cannot carry again out of h1. */
-    uint32_t h0 = st.h[0], h1 = st.h[1], h2 = st.h[2], h3 = st.h[3], h4 = st.h[4], c;
+    uint32_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], h3 = st->h[3], h4 = st->h[4], c;
     c = h1 >> 26, h1 &= M, h2 += c;
     c = h2 >> 26, h2 &= M, h3 += c;
     c = h3 >> 26, h3 &= M, h4 += c;
@@ -1628,9 +1868,24 @@ static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, cons
     st32_le(tag + 8, (uint32_t)f);
     f = (uint64_t)(h3 >> 18 | h4 << 8) + ld32_le(key + 28) + (f >> 32);
     st32_le(tag + 12, (uint32_t)f);
-    wipe(&st, sizeof st);
-    wipe(r, sizeof r);
-    wipe(last, sizeof last);
+    wipe(st, sizeof *st);
+}
+
+/* Poly1305 with 26-bit limbs (for CPUs without a 64x64->128 multiply). */
+static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+    struct poly26 st;
+    uint8_t last[16];
+    poly_26_init(&st, key);
+    poly_26_blocks(&st, m, n / 16, 1u << 24);
+    if (n % 16) { /* final partial block: append 0x01, pad with zeros */
+        memset(last, 0, 16);
+        memcpy(last, m + n - n % 16, n % 16);
+        last[n % 16] = 1;
+        poly_26_blocks(&st, last, 1, 0);
+        wipe(last, sizeof last);
+    }
+    poly_26_final(&st, tag, key);
 }
 
 #ifdef __SIZEOF_INT128__
@@ -1697,29 +1952,27 @@ static void poly_44_blocks(struct poly44 *st, const uint8_t *m, size_t nb, uint6
     memcpy(st->h, h, sizeof h);
 }
 
-/* Poly1305 with 44-bit limbs: fewer, wider products where they are cheap. */
-static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+static void poly_44_init(struct poly44 *st, const uint8_t key[32])
 {
-    const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
-    struct poly44 st = {{0}, {0}, {0}};
-    uint8_t r[16], last[16];
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1;
+    uint8_t r[16];
     poly_clamp(r, key);
     uint64_t t0 = ld64_le(r), t1 = ld64_le(r + 8);
-    st.r[0] = t0 & M44;
-    st.r[1] = (t0 >> 44 | t1 << 20) & M44;
-    st.r[2] = t1 >> 24;
+    st->r[0] = t0 & M44;
+    st->r[1] = (t0 >> 44 | t1 << 20) & M44;
+    st->r[2] = t1 >> 24;
     poly_u128 d[3] = {0, 0, 0};
-    poly_44_mac(d, st.r, st.r);
-    poly_44_carry(st.rr, d);
-    poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
-    if (n % 16) {
-        memset(last, 0, 16);
-        memcpy(last, m + n - n % 16, n % 16);
-        last[n % 16] = 1;
-        poly_44_blocks(&st, last, 1, 0);
-    }
+    poly_44_mac(d, st->r, st->r);
+    poly_44_carry(st->rr, d);
+    memset(st->h, 0, sizeof st->h);
+    wipe(r, sizeof r);
+}
+
+static void poly_44_final(struct poly44 *st, uint8_t tag[16], const uint8_t key[32])
+{
+    const uint64_t M44 = ((uint64_t)1 << 44) - 1, M42 = ((uint64_t)1 << 42) - 1;
     /* full carry, then subtract p if h >= p, as in poly_26 */
-    uint64_t h0 = st.h[0], h1 = st.h[1], h2 = st.h[2], c;
+    uint64_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], c;
     c = h1 >> 44, h1 &= M44, h2 += c;
     c = h2 >> 42, h2 &= M42, h0 += 5 * c;
     c = h0 >> 44, h0 &= M44, h1 += c;
@@ -1737,9 +1990,24 @@ static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t k
     hi += s1 + (uint64_t)(lo < s0);
     st64_le(tag, lo);
     st64_le(tag + 8, hi);
-    wipe(&st, sizeof st);
-    wipe(r, sizeof r);
-    wipe(last, sizeof last);
+    wipe(st, sizeof *st);
+}
+
+/* Poly1305 with 44-bit limbs: fewer, wider products where they are cheap. */
+static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
+{
+    struct poly44 st;
+    uint8_t last[16];
+    poly_44_init(&st, key);
+    poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
+    if (n % 16) {
+        memset(last, 0, 16);
+        memcpy(last, m + n - n % 16, n % 16);
+        last[n % 16] = 1;
+        poly_44_blocks(&st, last, 1, 0);
+        wipe(last, sizeof last);
+    }
+    poly_44_final(&st, tag, key);
 }
 #endif
 
@@ -1751,6 +2019,46 @@ static void poly1305(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t 
 #else
     poly_26(tag, m, n, key);
 #endif
+}
+
+/* The limb layout this CPU uses, for the AEAD below. */
+#ifdef __SIZEOF_INT128__
+typedef struct poly44 poly_st;
+#define POLY(f) poly_44_##f
+#define POLY_HIBIT ((uint64_t)1 << 40)
+#else
+typedef struct poly26 poly_st;
+#define POLY(f) poly_26_##f
+#define POLY_HIBIT (1u << 24)
+#endif
+
+/* Absorbs m[0..n) zero-padded to a multiple of 16 bytes (RFC 8439 2.8). */
+static void poly_pad16(poly_st *st, const uint8_t *m, size_t n)
+{
+    uint8_t last[16] = {0};
+    POLY(blocks)(st, m, n / 16, POLY_HIBIT);
+    if (n % 16) {
+        memcpy(last, m + n - n % 16, n % 16);
+        POLY(blocks)(st, last, 1, POLY_HIBIT);
+        wipe(last, sizeof last);
+    }
+}
+
+/* RFC 8439 2.8 AEAD tag: Poly1305 under key of aad | pad16 | ct | pad16 |
+ * le64(aad length) | le64(ct length). TLS uses it (tls_poly1305_run);
+ * SSH's chacha20-poly1305@openssh.com does not. */
+static void poly1305_aead(uint8_t tag[16], const uint8_t key[32], const uint8_t *aad, size_t aadlen,
+                          const uint8_t *ct, size_t n)
+{
+    poly_st st;
+    uint8_t lens[16];
+    st64_le(lens, (uint64_t)aadlen);
+    st64_le(lens + 8, (uint64_t)n);
+    POLY(init)(&st, key);
+    poly_pad16(&st, aad, aadlen);
+    poly_pad16(&st, ct, n);
+    poly_pad16(&st, lens, 16);
+    POLY(final)(&st, tag, key);
 }
 
 /* ==================== SECTION 6: ciphers, X25519 glue (ci_) ==================== */
@@ -2032,13 +2340,13 @@ static const struct ci_alg *ci_find(const char *name, size_t n)
 static void ci_default_list(char *out, size_t cap)
 {
     if (ci.aes_hw)
-        snprintf(out, cap,
-                 "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
-                 "chacha20-poly1305@openssh.com");
+        fmt_s(out, cap,
+              "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+              "chacha20-poly1305@openssh.com");
     else
-        snprintf(out, cap,
-                 "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
-                 "aes256-gcm@openssh.com");
+        fmt_s(out, cap,
+              "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+              "aes256-gcm@openssh.com");
 }
 
 /* Installs key material for one direction; wipes the previous keys. */
@@ -2059,18 +2367,84 @@ static void ci_install(struct ci_dir *d, const struct ci_alg *alg, const uint8_t
  */
 static int ci_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
 {
-    memcpy(out, pk, 32);
-    uint32_t ok = br_ec_c25519_m31.mul(out, 32, sk, 32, BR_EC_curve25519);
+    x25519(out, sk, pk);
     uint8_t z = 0;
     for (int i = 0; i < 32; i++)
         z |= out[i];
-    return ok && z ? 0 : -1;
+    return z ? 0 : -1;
 }
 static void ci_x25519_base(uint8_t pk[32], const uint8_t sk[32])
 {
     static const uint8_t nine[32] = {9};
     ci_x25519(pk, sk, nine);
 }
+
+/*
+ * The curves for BearSSL (TLS ECDHE and ECDSA, the self-signed certificate):
+ * br_ec_all_m31 without its two special-purpose halves. X25519 is ours
+ * (x25519() above, instead of br_ec_c25519_m31, 3.7 KB); P-256, P-384 and
+ * P-521 all go to the generic br_ec_prime_i31 (ECDSA needs it anyway), not
+ * br_ec_p256_m31 (8 KB), which is faster, but a handshake's few P-256
+ * operations take milliseconds either way. The Curve25519 methods follow
+ * br_ec_c25519_m31: generator 9, "order" 2^255 - 1 for key generation, the
+ * whole 32 bytes as X, no muladd (there is no ECDSA on it).
+ */
+static const uint8_t ci_c25519_gen[32] = {9};
+static const uint8_t ci_c25519_order[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const unsigned char *ci_ec_generator(int curve, size_t *len)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.generator(curve, len);
+    *len = 32;
+    return ci_c25519_gen;
+}
+static const unsigned char *ci_ec_order(int curve, size_t *len)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.order(curve, len);
+    *len = 32;
+    return ci_c25519_order;
+}
+static size_t ci_ec_xoff(int curve, size_t *len)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.xoff(curve, len);
+    *len = 32;
+    return 0;
+}
+static uint32_t ci_ec_mul(unsigned char *G, size_t Glen, const unsigned char *x, size_t xlen,
+                          int curve)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.mul(G, Glen, x, xlen, curve);
+    uint8_t k[32] = {0};
+    if (Glen != 32 || xlen > 32) return 0;
+    memcpy(k, x, xlen); /* little-endian: a short scalar has zero high bytes */
+    x25519(G, k, G);
+    wipe(k, sizeof k);
+    return 1;
+}
+static size_t ci_ec_mulgen(unsigned char *R, const unsigned char *x, size_t xlen, int curve)
+{
+    if (curve != BR_EC_curve25519) return br_ec_prime_i31.mulgen(R, x, xlen, curve);
+    memcpy(R, ci_c25519_gen, 32);
+    return ci_ec_mul(R, 32, x, xlen, curve) ? 32 : 0;
+}
+static uint32_t ci_ec_muladd(unsigned char *A, const unsigned char *B, size_t len,
+                             const unsigned char *x, size_t xlen, const unsigned char *y,
+                             size_t ylen, int curve)
+{
+    if (curve != BR_EC_curve25519)
+        return br_ec_prime_i31.muladd(A, B, len, x, xlen, y, ylen, curve);
+    return 0;
+}
+static const br_ec_impl ci_ec = {(uint32_t)1 << BR_EC_curve25519 | (uint32_t)1 << BR_EC_secp256r1 |
+                                     (uint32_t)1 << BR_EC_secp384r1 |
+                                     (uint32_t)1 << BR_EC_secp521r1,
+                                 ci_ec_generator,
+                                 ci_ec_order,
+                                 ci_ec_xoff,
+                                 ci_ec_mul,
+                                 ci_ec_mulgen,
+                                 ci_ec_muladd};
 
 static void sha256(uint8_t out[32], const void *p, size_t n)
 {
@@ -2389,10 +2763,9 @@ static void x509_name(struct wr *w, const char *cn, size_t cnlen)
  * GeneralizedTime YYYYMMDDHHMMSSZ for the others; always UTC ("Z") with
  * seconds and no fractions. Years past 9999 cannot be written (-1).
  */
-static int x509_time(struct wr *w, const struct tm *t)
+static int x509_time(struct wr *w, const long f[6])
 {
-    long year = (long)t->tm_year + 1900;
-    long f[6] = {year, (long)t->tm_mon + 1, t->tm_mday, t->tm_hour, t->tm_min, t->tm_sec};
+    long year = f[0];
     char s[16];
     size_t o = 0;
     if (year < 0 || year > 9999) return -1;
@@ -2473,8 +2846,8 @@ static int x509_leap(long y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 
  *       notAfter }, subject Name, subjectPublicKeyInfo, [3] EXPLICIT Extensions }
  *
  * sk and pk must be a P-256 pair (checked: pk is recomputed from sk). The
- * calendar comes from gmtime_r(), so a 32-bit time_t has no 2038 problem
- * here beyond `now` itself. Returns the DER length, 0 on error (bad key,
+ * calendar comes from utc_date() on 64 bits, so a 32-bit time_t has no 2038
+ * problem here beyond `now` itself. Returns the DER length, 0 on error (bad key,
  * bad name, date not writable, cap too small; X509_CERT_MAX always
  * suffices: a 64-character name gives about 560 bytes).
  */
@@ -2483,20 +2856,20 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
 {
     static const uint8_t v3[] = {0xa0, 0x03, 0x02, 0x01, 0x02}; /* [0] INTEGER 2 */
     static const uint8_t ku_dsig[] = {0x03, 0x02, 0x07, 0x80};  /* BIT STRING, bit 0 */
-    const br_ec_impl *ec = br_ec_get_default();
+    const br_ec_impl *ec = &ci_ec;
     uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE], serial[16], h[32], sig[160]; /* not secret */
     uint8_t buf[X509_CERT_MAX]; /* der_open() needs slack: build here, then copy */
     size_t cnlen = x509_cn_len(cn), at[2];
-    struct tm nb, na;
+    long nb[6], na[6];
 
     if (cnlen == 0 || now < 0 || sk->curve != BR_EC_secp256r1 || pk->curve != BR_EC_secp256r1 ||
         pk->qlen != 65 || pk->q[0] != 0x04)
         return 0;
     if (br_ec_compute_pub(ec, NULL, q, sk) != pk->qlen || memcmp(q, pk->q, pk->qlen) != 0) return 0;
-    time_t before = now - 86400; /* now >= 0: no overflow */
-    if (!gmtime_r(&before, &nb) || !gmtime_r(&now, &na)) return 0;
-    na.tm_year += 10;
-    if (na.tm_mon == 1 && na.tm_mday == 29 && !x509_leap((long)na.tm_year + 1900)) na.tm_mday = 28;
+    utc_date((int64_t)now - 86400, nb);
+    utc_date(now, na);
+    na[0] += 10;
+    if (na[1] == 2 && na[2] == 29 && !x509_leap(na[0])) na[2] = 28;
     rnd_bytes(serial, sizeof serial);
     serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes, minimal */
 
@@ -2509,7 +2882,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
     x509_sigalg(&w);
     x509_name(&w, cn, cnlen);
     size_t val = der_open(&w, 0x30);
-    if (x509_time(&w, &nb) < 0 || x509_time(&w, &na) < 0) return 0;
+    if (x509_time(&w, nb) < 0 || x509_time(&w, na) < 0) return 0;
     der_close(&w, val);
     x509_name(&w, cn, cnlen);
     x509_spki(&w, pk);
@@ -2530,7 +2903,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
     if (w.bad) return 0;
 
     sha256(h, buf + tbs_at, w.len - tbs_at);
-    size_t sl = br_ecdsa_sign_asn1_get_default()(ec, &br_sha256_vtable, h, sk, sig);
+    size_t sl = br_ecdsa_i31_sign_asn1(ec, &br_sha256_vtable, h, sk, sig);
     if (sl == 0) return 0;
     x509_sigalg(&w);
     size_t bits = der_open(&w, 0x03);
@@ -2552,7 +2925,7 @@ static ALK_UNUSED size_t x509_selfsigned(uint8_t *out, size_t cap, const br_ec_p
 static ALK_UNUSED int x509_ec_keygen(br_ec_private_key *sk, uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE],
                                      br_ec_public_key *pk, uint8_t pkbuf[BR_EC_KBUF_PUB_MAX_SIZE])
 {
-    const br_ec_impl *ec = br_ec_get_default();
+    const br_ec_impl *ec = &ci_ec;
     br_hmac_drbg_context drbg;
     uint8_t seed[32];
     rnd_bytes(seed, sizeof seed);
@@ -2702,7 +3075,7 @@ static void key_pub_line(const struct key *k, char *out, size_t cap)
     char b64[80];
     key_blob(k->pk, blob);
     b64_enc(b64, blob, sizeof blob, 1);
-    snprintf(out, cap, "ssh-ed25519 %s%s%s", b64, k->comment[0] ? " " : "", k->comment);
+    fmt_s(out, cap, "ssh-ed25519 %s%s%s", b64, k->comment[0] ? " " : "", k->comment);
 }
 
 static const char *skip_ws(const char *s)
@@ -2754,7 +3127,7 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     char *buf = xmalloc(max + 1);
@@ -2764,7 +3137,7 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
         ssize_t r = read(fd, buf + n, max - n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+            fmt_s(err, errcap, "cannot read %s: %s", path, strerror(errno));
             bad = 1;
             break;
         }
@@ -2773,7 +3146,7 @@ static char *file_read(const char *path, size_t max, size_t *len, char *err, siz
     }
     char extra;
     if (n == max && read(fd, &extra, 1) == 1) {
-        snprintf(err, errcap, "%s is too large (over %zu bytes)", path, max);
+        fmt_s(err, errcap, "%s is too large (over %zu bytes)", path, max);
         bad = 1;
     }
     close(fd);
@@ -2805,10 +3178,10 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
     const char *b = strstr(text, pem_begin), *e = b ? strstr(b, pem_end) : NULL;
     long bn;
     if (!b || !e) {
-        snprintf(err, errcap,
-                 "%s is not an OpenSSH private key (expected \"%s\"; convert other formats with "
-                 "ssh-keygen -p -f FILE)",
-                 path, pem_begin);
+        fmt_s(err, errcap,
+              "%s is not an OpenSSH private key (expected \"%s\"; convert other formats with "
+              "ssh-keygen -p -f FILE)",
+              path, pem_begin);
         goto out;
     }
     b += strlen(pem_begin);
@@ -2816,7 +3189,7 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
     struct rd r = rd_init(bin, bn < 0 ? 0 : (size_t)bn);
     struct str magic = rd_bytes(&r, sizeof key_magic);
     if (bn < 0 || r.bad || memcmp(magic.p, key_magic, sizeof key_magic) != 0) {
-        snprintf(err, errcap, "%s: damaged OpenSSH private key (bad base64 or header)", path);
+        fmt_s(err, errcap, "%s: damaged OpenSSH private key (bad base64 or header)", path);
         goto out;
     }
     struct str cipher = rd_str(&r, 64), kdf = rd_str(&r, 64);
@@ -2824,23 +3197,23 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
     uint32_t nkeys = rd_u32(&r);
     struct str pub = rd_str(&r, 1024), sec = rd_str(&r, 8192);
     if (!rd_end(&r)) {
-        snprintf(err, errcap, "%s: damaged OpenSSH private key", path);
+        fmt_s(err, errcap, "%s: damaged OpenSSH private key", path);
         goto out;
     }
     if (!str_eq(cipher, "none") || !str_eq(kdf, "none")) {
-        snprintf(err, errcap,
-                 "private key %s is encrypted with a passphrase (%s); alknet reads only "
-                 "unencrypted keys: decrypt a copy with ssh-keygen -p -f COPY and an empty new "
-                 "passphrase, chmod 600 it, and use that",
-                 path, log_str(cipher));
+        fmt_s(err, errcap,
+              "private key %s is encrypted with a passphrase (%s); alknet reads only "
+              "unencrypted keys: decrypt a copy with ssh-keygen -p -f COPY and an empty new "
+              "passphrase, chmod 600 it, and use that",
+              path, log_str(cipher));
         goto out;
     }
     uint8_t pk[32];
     if (nkeys != 1 || key_from_blob(pub, pk) != 0) {
-        snprintf(err, errcap,
-                 "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
-                 "with alknet keygen or ssh-keygen -t ed25519)",
-                 path);
+        fmt_s(err, errcap,
+              "%s holds no ssh-ed25519 key (alknet uses ed25519 only; make one "
+              "with alknet keygen or ssh-keygen -t ed25519)",
+              path);
         goto out;
     }
     /* private section: uint32 check, uint32 check, string type, string pk,
@@ -2855,13 +3228,13 @@ static int key_parse_private(const char *text, size_t n, const char *path, struc
         if (r.p[r.off + i] != (uint8_t)(i + 1)) r.bad = 1;
     if (r.bad || c1 != c2 || sec.n % 8 != 0 || !str_eq(t, "ssh-ed25519") || padn >= 8 ||
         memcmp(pk2, pk, 32) != 0 || memcmp(sk + 32, pk, 32) != 0) {
-        snprintf(err, errcap, "%s: damaged OpenSSH private key (private part)", path);
+        fmt_s(err, errcap, "%s: damaged OpenSSH private key (private part)", path);
         goto out;
     }
     memcpy(k->seed, sk, 32);
     ed_pubkey(k->pk, k->seed);
     if (memcmp(k->pk, pk, 32) != 0) {
-        snprintf(err, errcap, "%s: private and public halves do not match", path);
+        fmt_s(err, errcap, "%s: private and public halves do not match", path);
         wipe(k, sizeof *k);
         goto out;
     }
@@ -2881,14 +3254,14 @@ static int key_load(const char *path, struct key *k, char *err, size_t errcap)
     memset(k, 0, sizeof *k);
     err[0] = 0;
     if (stat(path, &st) != 0) {
-        snprintf(err, errcap, "cannot open private key %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot open private key %s: %s", path, strerror(errno));
         return -1;
     }
     if ((st.st_mode & 077) != 0 && st.st_uid == geteuid()) {
-        snprintf(err, errcap,
-                 "permissions %04o for private key %s are too open: it must not be accessible "
-                 "by others, so it is ignored (fix: chmod 600 %s)",
-                 (unsigned)(st.st_mode & 07777), path, path);
+        fmt_s(err, errcap,
+              "permissions %04o for private key %s are too open: it must not be accessible "
+              "by others, so it is ignored (fix: chmod 600 %s)",
+              (unsigned)(st.st_mode & 07777), path, path);
         return -1;
     }
     size_t n;
@@ -2906,8 +3279,8 @@ static int file_create(const char *path, const char *data, size_t n, mode_t mode
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot create %s: %s%s", path, strerror(errno),
-                 errno == EEXIST ? " (remove it first, or choose another file with -f)" : "");
+        fmt_s(err, errcap, "cannot create %s: %s%s", path, strerror(errno),
+              errno == EEXIST ? " (remove it first, or choose another file with -f)" : "");
         return -1;
     }
     size_t off = 0;
@@ -2915,7 +3288,7 @@ static int file_create(const char *path, const char *data, size_t n, mode_t mode
         ssize_t w = write(fd, data + off, n - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-            snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+            fmt_s(err, errcap, "cannot write %s: %s", path, strerror(errno));
             close(fd);
             unlink(path);
             return -1;
@@ -2923,7 +3296,7 @@ static int file_create(const char *path, const char *data, size_t n, mode_t mode
         off += (size_t)w;
     }
     if (fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot write %s: %s", path, strerror(errno));
         close(fd);
         unlink(path);
         return -1;
@@ -2960,18 +3333,17 @@ static int key_save(const char *path, const struct key *k, char *err, size_t err
     wr_str(&w, sec, s.len);
     wipe(sec, sizeof sec);
     if (s.bad || w.bad) {
-        snprintf(err, errcap, "key comment too long");
+        fmt_s(err, errcap, "key comment too long");
         wipe(bin, sizeof bin);
         return -1;
     }
     char b64[720], text[900];
     size_t bl = b64_enc(b64, bin, w.len, 1), tl = 0;
     wipe(bin, sizeof bin);
-    tl += (size_t)snprintf(text, sizeof text, "%s\n", pem_begin);
+    tl += (size_t)fmt_s(text, sizeof text, "%s\n", pem_begin);
     for (size_t i = 0; i < bl; i += 70)
-        tl +=
-            (size_t)snprintf(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
-    tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s\n", pem_end);
+        tl += (size_t)fmt_s(text + tl, sizeof text - tl, "%.*s\n", (int)MIN(70, bl - i), b64 + i);
+    tl += (size_t)fmt_s(text + tl, sizeof text - tl, "%s\n", pem_end);
     wipe(b64, sizeof b64);
     char pubpath[PATH_MAX], line[512];
     strfmt(pubpath, sizeof pubpath, "%s.pub", path);
@@ -3000,9 +3372,9 @@ enum { KH_UNKNOWN, KH_OK, KH_CHANGED, KH_REVOKED };
 static void kh_name(char *out, size_t cap, const char *host, unsigned port)
 {
     if (port == 22)
-        snprintf(out, cap, "%s", host);
+        fmt_s(out, cap, "%s", host);
     else
-        snprintf(out, cap, "[%s]:%u", host, port);
+        fmt_s(out, cap, "[%s]:%u", host, port);
     for (char *p = out; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
 }
@@ -3112,7 +3484,7 @@ static int kh_check_text(char *text, const char *path, const char *host, unsigne
             ok = 1;
         } else if (!changed) {
             changed = 1;
-            snprintf(where, wcap, "%s:%d", path, lineno);
+            fmt_s(where, wcap, "%s:%d", path, lineno);
         }
     next:
         line = nl ? nl + 1 : NULL;
@@ -3137,7 +3509,7 @@ static int kh_check(const char *path, const char *host, unsigned port, const uin
 static void mkdirs(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    fmt_s(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
@@ -3153,7 +3525,7 @@ static int kh_add(const char *path, const char *host, unsigned port, const uint8
                   char *err, size_t errcap)
 {
     char dir[PATH_MAX], name[300], line[512];
-    snprintf(dir, sizeof dir, "%s", path);
+    fmt_s(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = 0;
@@ -3163,12 +3535,12 @@ static int kh_add(const char *path, const char *host, unsigned port, const uint8
     memset(&k, 0, sizeof k);
     memcpy(k.pk, pk, 32);
     kh_name(name, sizeof name, host, port);
-    size_t n = (size_t)snprintf(line, sizeof line, "%s ", name);
+    size_t n = (size_t)fmt_s(line, sizeof line, "%s ", name);
     key_pub_line(&k, line + n, sizeof line - n - 1);
     strcat(line, "\n");
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-        snprintf(err, errcap, "cannot add the host key to %s: %s", path, strerror(errno));
+        fmt_s(err, errcap, "cannot add the host key to %s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -3255,6 +3627,45 @@ static void net_close_reset(int fd)
     close(fd);
 }
 
+/*
+ * inet_ntop() on fmt_s() (musl's would link libc's printf back in): IPv4
+ * dotted, IPv6 as RFC 5952 4 writes it (lowercase hex without leading zeros,
+ * the first longest run of two or more zero groups as "::") and IPv4-mapped
+ * addresses as ::ffff:a.b.c.d (RFC 5952 5).
+ */
+static void net_ntop(int af, const void *src, char *dst, size_t cap)
+{
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    const uint8_t *a = src;
+    if (af == AF_INET || memcmp(a, mapped, 12) == 0) {
+        const uint8_t *v4 = af == AF_INET ? a : a + 12;
+        fmt_s(dst, cap, "%s%u.%u.%u.%u", af == AF_INET ? "" : "::ffff:", v4[0], v4[1], v4[2],
+              v4[3]);
+        return;
+    }
+    int best = -1, bestlen = 1;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && !a[2 * j] && !a[2 * j + 1])
+            j++;
+        if (j - i > bestlen) best = i, bestlen = j - i;
+        i = j > i ? j : i + 1;
+    }
+    char t[48];
+    size_t o = 0;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            t[o++] = ':', t[o++] = ':';
+            i += bestlen - 1;
+            continue;
+        }
+        if (o > 0 && t[o - 1] != ':') t[o++] = ':';
+        o += (size_t)fmt_s(t + o, sizeof t - o, "%x", (unsigned)(a[2 * i] << 8 | a[2 * i + 1]));
+    }
+    t[o] = 0;
+    fmt_s(dst, cap, "%s", t);
+}
+
 /* "1.2.3.4:80", "[::1]:80" for logs. */
 static void net_addr_str(const struct sockaddr *sa, char *out, size_t cap)
 {
@@ -3262,16 +3673,16 @@ static void net_addr_str(const struct sockaddr *sa, char *out, size_t cap)
     unsigned port = 0;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)sa;
-        inet_ntop(AF_INET, &s->sin_addr, h, sizeof h);
+        net_ntop(AF_INET, &s->sin_addr, h, sizeof h);
         port = ntohs(s->sin_port);
-        snprintf(out, cap, "%s:%u", h, port);
+        fmt_s(out, cap, "%s:%u", h, port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof h);
+        net_ntop(AF_INET6, &s->sin6_addr, h, sizeof h);
         port = ntohs(s->sin6_port);
-        snprintf(out, cap, "[%s]:%u", h, port);
+        fmt_s(out, cap, "[%s]:%u", h, port);
     } else {
-        snprintf(out, cap, "unix");
+        fmt_s(out, cap, "unix");
     }
 }
 
@@ -3306,7 +3717,7 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
     colon = strrchr(s, ':');
     if (!colon) {
         if (!allow_bare || !defhost) return -1;
-        snprintf(host, hcap, "%s", defhost);
+        fmt_s(host, hcap, "%s", defhost);
         return net_port(s, port);
     }
     if (memchr(s, ':', (size_t)(colon - s))) return -1; /* bare IPv6 needs brackets */
@@ -3315,7 +3726,7 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
     host[colon - s] = 0;
     if (!host[0]) {
         if (!defhost) return -1;
-        snprintf(host, hcap, "%s", defhost);
+        fmt_s(host, hcap, "%s", defhost);
     }
     return net_port(colon + 1, port);
 }
@@ -3323,69 +3734,42 @@ static int net_split(const char *s, char *host, size_t hcap, unsigned *port, con
 /* "host:port", or "[host]:port" for an IPv6 address. */
 static void net_hostport(char *out, size_t cap, const char *host, unsigned port)
 {
-    snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    fmt_s(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-/* A non-blocking listening socket on host:port (port 0: any free port). */
-static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
-{
-    struct addrinfo hints, *res = NULL;
-    char ps[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(ps, sizeof ps, "%u", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM, 0), one = 1;
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    /* [::] means IPv6 only, so that 0.0.0.0 on the same port can be a listener too */
-    if (fd >= 0 && res->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0 ||
-        net_nonblock(fd) != 0) {
-        snprintf(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
-        if (fd >= 0) close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* The addresses of host:port, for a backend named in the options
- * (--fallback, --outbound, --proxy). Start-up only: this may block. */
+/* The addresses of host:port: listen addresses and the backends named in
+ * the options (--fallback, --outbound). */
 #define NET_ADDRS_MAX 8
 struct net_addrs {
     struct sockaddr_storage a[NET_ADDRS_MAX];
     unsigned n;
 };
-static int net_resolve(const char *host, unsigned port, struct net_addrs *out, char *err,
-                       size_t errcap)
+static int rs_addrs(const char *host, unsigned port, struct net_addrs *out, char *err,
+                    size_t errcap); /* SECTION 12a */
+
+static socklen_t net_sa_len(const struct sockaddr_storage *a)
 {
-    struct addrinfo hints, *res = NULL;
-    char ps[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(ps, sizeof ps, "%u", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errcap, "cannot resolve %s: %s", host, gai_strerror(rc));
-        return -1;
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* A non-blocking listening socket on host:port (port 0: any free port); a
+ * name binds its first address. */
+static int net_listen(const char *host, unsigned port, char *err, size_t errcap)
+{
+    struct net_addrs a;
+    if (rs_addrs(host, port, &a, err, errcap) != 0) return -1;
+    int family = a.a[0].ss_family;
+    int fd = socket(family, SOCK_STREAM, 0), one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* [::] means IPv6 only, so that 0.0.0.0 on the same port can be a listener too */
+    if (fd >= 0 && family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a.a[0], net_sa_len(&a.a[0])) != 0 ||
+        listen(fd, 512) != 0 || net_nonblock(fd) != 0) {
+        fmt_s(err, errcap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
+        if (fd >= 0) close(fd);
+        fd = -1;
     }
-    out->n = 0;
-    for (struct addrinfo *a = res; a && out->n < NET_ADDRS_MAX; a = a->ai_next)
-        if (a->ai_addrlen <= sizeof out->a[0] &&
-            (a->ai_family == AF_INET || a->ai_family == AF_INET6))
-            memcpy(&out->a[out->n++], a->ai_addr, a->ai_addrlen);
-    freeaddrinfo(res);
-    if (!out->n) snprintf(err, errcap, "cannot resolve %s: no IPv4 or IPv6 address", host);
-    return out->n ? 0 : -1;
+    return fd;
 }
 
 /* Out of descriptors or buffers: a reason to wait, not a fault of the peer.
@@ -3578,7 +3962,7 @@ static ALK_PRINTF(4, 5) int pol_say(int rc, char *dst, size_t cap, const char *f
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dst, cap, fmt, ap);
+    fmt_v(dst, cap, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -3629,13 +4013,13 @@ static void pol_ip_text(const struct pol_ip *ip, char *out, size_t cap)
 {
     char a[INET6_ADDRSTRLEN] = "?", b[INET_ADDRSTRLEN] = "?";
     if (ip->fam4) {
-        inet_ntop(AF_INET, ip->v4, a, sizeof a);
+        net_ntop(AF_INET, ip->v4, a, sizeof a);
         strfmt(out, cap, "%s", a);
         return;
     }
-    inet_ntop(AF_INET6, ip->v6, a, sizeof a);
+    net_ntop(AF_INET6, ip->v6, a, sizeof a);
     if (ip->has4 && memcmp(ip->v6, pol_pfx_mapped, 12) != 0) {
-        inet_ntop(AF_INET, ip->v4, b, sizeof b);
+        net_ntop(AF_INET, ip->v4, b, sizeof b);
         strfmt(out, cap, "%s (IPv4 %s)", a, b);
     } else {
         strfmt(out, cap, "%s", a);
@@ -3712,7 +4096,7 @@ static int pol_cidr(const char *s, uint8_t a[16], uint8_t *bits, int *v4, char *
             memcpy(net, a, 16);
             for (unsigned j = b; j < max; j++)
                 net[j / 8] = (uint8_t)(net[j / 8] & ~(0x80u >> (j % 8)));
-            inet_ntop(fam == 4 ? AF_INET : AF_INET6, net, t, sizeof t);
+            net_ntop(fam == 4 ? AF_INET : AF_INET6, net, t, sizeof t);
             strfmt(err, errcap, "%s has bits set after the prefix (the network is %s/%u)",
                    log_esc(s, strlen(s)), t, b);
             return -1;
@@ -3910,7 +4294,7 @@ static void pol_rule_text(const struct pol_rule *r, char *out, size_t cap)
     if (r->kind == POL_V4 || r->kind == POL_V6) {
         char a[INET6_ADDRSTRLEN] = "?";
         int v4 = r->kind == POL_V4;
-        inet_ntop(v4 ? AF_INET : AF_INET6, r->a, a, sizeof a);
+        net_ntop(v4 ? AF_INET : AF_INET6, r->a, a, sizeof a);
         if (r->bits == (v4 ? 32 : 128))
             strfmt(t, sizeof t, "%s", a);
         else
@@ -4173,7 +4557,7 @@ static ALK_PRINTF(2, 3) void ak_warn(struct ak_ctx *cx, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ak_push_warn(cx->out, msg);
 }
@@ -4504,9 +4888,9 @@ static int ak_from_ok(const struct ak_entry *e, const struct sockaddr *peer)
     if (e->nfrom == 0) return 1;
     if (pol_ip_of(peer, 0, &ip) != 0) return 0;
     if (ip.has4)
-        inet_ntop(AF_INET, ip.v4, text, sizeof text);
+        net_ntop(AF_INET, ip.v4, text, sizeof text);
     else
-        inet_ntop(AF_INET6, ip.v6, text, sizeof text);
+        net_ntop(AF_INET6, ip.v6, text, sizeof text);
     for (size_t i = 0; i < e->nfrom; i++) {
         const char *p = e->from[i];
         int neg = p[0] == '!', hit;
@@ -5321,7 +5705,7 @@ static int pem_read(const char *text, size_t n, struct pem_obj **out)
         case BR_PEM_BEGIN_OBJ:
             if (k == PEM_MAX) goto bad;
             if ((k & (k - 1)) == 0) objs = xrealloc(objs, (size_t)(k ? 2 * k : 1) * sizeof *objs);
-            snprintf(objs[k].name, sizeof objs[k].name, "%s", br_pem_decoder_name(&pc));
+            fmt_s(objs[k].name, sizeof objs[k].name, "%s", br_pem_decoder_name(&pc));
             buf_free(&cur);
             br_pem_decoder_setdest(&pc, pem_sink, &cur);
             in_obj = 1;
@@ -5552,6 +5936,24 @@ struct tls {
  * need. ecdsa: our certificate key (server) is EC; the client accepts
  * either.
  */
+/*
+ * ChaCha20-Poly1305 records (RFC 7905) with SSH's ChaCha20 (ci.chacha) and
+ * our own Poly1305 instead of BearSSL's two (4 KB): a br_poly1305_run. The
+ * one-time key is ChaCha20 block 0; the data is block 1 on; encryption runs
+ * before the MAC, decryption after it. BearSSL compares the tag.
+ */
+static void tls_poly1305_run(const void *key, const void *iv, void *data, size_t len,
+                             const void *aad, size_t aad_len, void *tag, br_chacha20_run ichacha,
+                             int encrypt)
+{
+    uint8_t pkey[32] = {0};
+    ichacha(key, iv, 0, pkey, sizeof pkey);
+    if (encrypt) ichacha(key, iv, 1, data, len);
+    poly1305_aead(tag, pkey, aad, aad_len, data, len);
+    if (!encrypt) ichacha(key, iv, 1, data, len);
+    wipe(pkey, sizeof pkey);
+}
+
 static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 {
     static const uint16_t suites[] = {
@@ -5564,6 +5966,7 @@ static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
     };
     uint16_t mine[ARRAY_LEN(suites)];
     size_t n = 0;
+    if (!ci.chacha) ci_init();                       /* a test that never ran alk_main() */
     for (size_t i = 0; i < ARRAY_LEN(suites); i++) { /* the fast one for this CPU first */
         size_t j = ci.aes_hw ? i : (i + 2) % ARRAY_LEN(suites);
         if ((ecdsa && j % 2 == 0) || (rsa && j % 2 == 1)) mine[n++] = suites[j];
@@ -5575,8 +5978,10 @@ static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
     br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
     br_ssl_engine_set_default_aes_gcm(eng);
-    br_ssl_engine_set_default_chapol(eng);
-    br_ssl_engine_set_default_ec(eng);
+    br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+    br_ssl_engine_set_chacha20(eng, ci.chacha);
+    br_ssl_engine_set_poly1305(eng, &tls_poly1305_run);
+    br_ssl_engine_set_ec(eng, &ci_ec);
 }
 
 static void tls_common(struct tls *t)
@@ -5597,8 +6002,11 @@ static struct tls *tls_new_client(const char *sni)
     br_ssl_engine_context *eng = &t->u.cc.eng;
     br_ssl_client_zero(&t->u.cc);
     tls_profile(eng, 1, 1);
-    br_ssl_engine_set_default_rsavrfy(eng);
-    br_ssl_engine_set_default_ecdsa(eng);
+    /* RSA and ECDSA with BearSSL's i31 integers on every CPU: its default
+     * is i62 on 64-bit ones, 1.7 KB more for speed that a handshake's one
+     * or two signatures do not need. ci_ec is set (tls_profile). */
+    br_ssl_engine_set_rsavrfy(eng, &br_rsa_i31_pkcs1_vrfy);
+    br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
     br_x509_minimal_init(&t->xm, &br_sha256_vtable, tlsc.ta, tlsc.nta);
     br_x509_minimal_set_rsa(&t->xm, br_ssl_engine_get_rsavrfy(eng));
     br_x509_minimal_set_ecdsa(&t->xm, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
@@ -5624,11 +6032,11 @@ static struct tls *tls_new_server(struct buf *pre)
     tls_profile(&t->u.sc.eng, !rsa, rsa);
     if (rsa)
         br_ssl_server_set_single_rsa(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.rsa, BR_KEYTYPE_SIGN,
-                                     br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
+                                     &br_rsa_i31_private, &br_rsa_i31_pkcs1_sign); /* as above */
     else
         br_ssl_server_set_single_ec(&t->u.sc, tlsc.chain, tlsc.nchain, &tlsc.ec, BR_KEYTYPE_SIGN,
                                     BR_KEYTYPE_EC, br_ssl_engine_get_ec(&t->u.sc.eng),
-                                    br_ecdsa_sign_asn1_get_default());
+                                    &br_ecdsa_i31_sign_asn1);
     t->eng = &t->u.sc.eng;
     tls_common(t);
     br_ssl_server_reset(&t->u.sc);
@@ -5920,9 +6328,9 @@ static int px_parse(const char *url, struct px_cfg *out, const char **why)
         if (net_port(ps, &out->port) != 0 || out->port == 0) return -1;
     }
     int v6 = strchr(out->host, ':') != NULL;
-    snprintf(out->shown, sizeof out->shown, "%s://%s%s%s%s%s:%u",
-             out->kind == PX_SOCKS5 ? "socks5" : "http", log_esc(out->user, strlen(out->user)),
-             out->user[0] ? "@" : "", v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
+    fmt_s(out->shown, sizeof out->shown, "%s://%s%s%s%s%s:%u",
+          out->kind == PX_SOCKS5 ? "socks5" : "http", log_esc(out->user, strlen(out->user)),
+          out->user[0] ? "@" : "", v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
     return 0;
 }
 
@@ -5963,7 +6371,7 @@ static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, u
 {
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
-    snprintf(p->host, sizeof p->host, "%s", host);
+    fmt_s(p->host, sizeof p->host, "%s", host);
     p->port = port;
     if (cfg->kind == PX_SOCKS5) {
         /* RFC 1928 3: VER, NMETHODS, METHODS (0: none, 2: user/password) */
@@ -5979,15 +6387,15 @@ static void px_start(struct px *p, const struct px_cfg *cfg, const char *host, u
     net_hostport(hp, sizeof hp, host, port);
     if (cfg->user[0]) {
         char up[520];
-        int l = snprintf(up, sizeof up, "%s:%s", cfg->user, cfg->pass);
+        int l = fmt_s(up, sizeof up, "%s:%s", cfg->user, cfg->pass);
         char b64[700];
         b64_enc(b64, (const uint8_t *)up, (size_t)l, 1);
-        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
+        fmt_s(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
         wipe(up, sizeof up);
         wipe(b64, sizeof b64);
     }
-    int n = snprintf((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", hp,
-                     hp, auth);
+    int n = fmt_s((char *)p->out, sizeof p->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", hp,
+                  hp, auth);
     wipe(auth, sizeof auth);
     p->outn = n > 0 && (size_t)n < sizeof p->out ? (size_t)n : 0; /* sized to fit: never 0 */
     p->st = PX_3_REPLY;
@@ -6062,7 +6470,7 @@ static int px_fail(struct px *p, const char *fmt, ...)
     char tmp[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    fmt_v(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     strfmt(p->why, sizeof p->why, "proxy %s: %s", p->cfg->shown, tmp);
     return -1;
@@ -6082,7 +6490,7 @@ static int px_feed(struct px *p, const uint8_t *b, size_t n)
         /* status line: HTTP/1.x SP 3DIGIT SP reason */
         size_t ll = strcspn((const char *)p->in, "\r\n");
         char line[200];
-        snprintf(line, sizeof line, "%.*s", (int)MIN(ll, sizeof line - 1), (const char *)p->in);
+        fmt_s(line, sizeof line, "%.*s", (int)MIN(ll, sizeof line - 1), (const char *)p->in);
         for (char *q = line; *q; q++)
             if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) *q = '?';
         /* RFC 9112 4: HTTP-version SP 3DIGIT SP [reason] */
@@ -6326,7 +6734,7 @@ static struct ssh *tp_new(int fd, int server, const char *peer)
     c->ka_count = ALK_KEEPALIVE_COUNT;
     c->rekey_bytes = ALK_REKEY_BYTES;
     c->rekey_ms = ALK_REKEY_MS;
-    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    fmt_s(c->peer, sizeof c->peer, "%s", peer);
     return c;
 }
 
@@ -6435,7 +6843,7 @@ static ALK_PRINTF(3, 4) void tp_fail(struct ssh *c, int e, const char *fmt, ...)
         char tmp[sizeof c->why]; /* fmt's arguments may include c->why itself */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(tmp, sizeof tmp, fmt, ap);
+        fmt_v(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
         memcpy(c->why, tmp, sizeof tmp);
         c->err = e;
@@ -6783,8 +7191,8 @@ static void kex_start(struct ssh *c)
     struct kex *kx = c->kx;
     uint8_t buf[1024], cookie[16];
     char kexl[160];
-    snprintf(kexl, sizeof kexl, "%s%s%s", KEX_ALGS, kx->first ? "," : "",
-             kx->first ? (c->server ? KEX_STRICT_S : KEX_STRICT_C) : "");
+    fmt_s(kexl, sizeof kexl, "%s%s%s", KEX_ALGS, kx->first ? "," : "",
+          kx->first ? (c->server ? KEX_STRICT_S : KEX_STRICT_C) : "");
     rnd_bytes(cookie, 16);
     struct wr w = wr_init(buf, sizeof buf);
     wr_u8(&w, MSG_KEXINIT);
@@ -7526,7 +7934,7 @@ static void rs_start(struct rs *q, const char *name)
     memset(q, 0, sizeof *q);
     q->fd = -1;
     q->st[0] = q->st[1] = -1;
-    snprintf(q->name, sizeof q->name, "%s", name);
+    fmt_s(q->name, sizeof q->name, "%s", name);
     q->deadline = ev.now + RS_TOTAL_MS;
     uint8_t a[16];
     if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1) {
@@ -7620,6 +8028,99 @@ static void rs_why(const struct rs *q, char *out, size_t cap)
         strfmt(out, cap, "cannot resolve %s: name server failure", q->name);
         break;
     }
+}
+
+/* IPv4 as inet_aton() (and so getaddrinfo()) reads it: one to four parts,
+ * decimal, 0octal or 0xhex, the last one filling the bytes left ("127.1"). */
+static int rs_aton(const char *s, uint8_t out[4])
+{
+    unsigned long a[4];
+    int n = 0;
+    for (;;) {
+        char *z;
+        if (n == 4 || *s < '0' || *s > '9') return -1;
+        a[n++] = strtoul(s, &z, 0);
+        if (!*z) break;
+        if (*z != '.') return -1;
+        s = z + 1;
+    }
+    for (int k = 0; k < n - 1; k++)
+        if (a[k] > 255) return -1;
+    uint64_t last = a[n - 1]; /* 5 - n bytes */
+    if (last >> (8 * (5 - n))) return -1;
+    for (int k = 0; k < 4; k++)
+        out[k] = (uint8_t)(k < n - 1 ? a[k] : last >> (8 * (3 - k)));
+    return 0;
+}
+
+/* An address literal, as getaddrinfo() with AI_NUMERICHOST takes one: IPv4
+ * (rs_aton), or IPv6 with an optional %scope, an interface name or number.
+ * 0, or -1 if host is not one. */
+static int rs_numeric(const char *host, unsigned port, struct sockaddr_storage *out)
+{
+    uint8_t a[16];
+    char h[INET6_ADDRSTRLEN];
+    const char *pct = strchr(host, '%');
+    size_t hl = pct ? (size_t)(pct - host) : strlen(host);
+    if (rs_aton(host, a) == 0) {
+        dns_sockaddr(AF_INET, a, port, out);
+        return 0;
+    }
+    if (hl >= sizeof h) return -1;
+    memcpy(h, host, hl), h[hl] = 0;
+    if (inet_pton(AF_INET6, h, a) != 1) return -1;
+    dns_sockaddr(AF_INET6, a, port, out);
+    if (pct) {
+        struct sockaddr_in6 s6;
+        char *end;
+        unsigned long long id = strtoull(pct + 1, &end, 10);
+        if (pct[1] < '0' || pct[1] > '9') {
+            id = if_nametoindex(pct + 1);
+            if (id == 0) return -1;
+        } else if (*end || id > UINT32_MAX) {
+            return -1;
+        }
+        memcpy(&s6, out, sizeof s6);
+        s6.sin6_scope_id = (uint32_t)id;
+        memcpy(out, &s6, sizeof s6);
+    }
+    return 0;
+}
+
+/*
+ * Start-up lookups (listen addresses, --fallback, --outbound): an address
+ * literal (rs_numeric), or a name looked up as SOCKS destinations are
+ * (/etc/hosts, then the name servers), the lookup run to its end right
+ * here. That blocks, for RS_TOTAL_MS at most, which is fine before the
+ * loop starts. Addresses come in /etc/hosts order, or IPv6 and IPv4
+ * alternating (rs_finish). 0, or -1 with the reason in err.
+ */
+static int rs_addrs(const char *host, unsigned port, struct net_addrs *out, char *err,
+                    size_t errcap)
+{
+    memset(out, 0, sizeof *out);
+    if (rs_numeric(host, port, &out->a[0]) == 0) {
+        out->n = 1;
+        return 0;
+    }
+    struct rs *q = xcalloc(1, sizeof *q);
+    rs_load_conf();
+    ev.now = now_ms();
+    rs_start(q, host);
+    while (!q->done) {
+        struct pollfd p = {q->fd, POLLIN, 0};
+        int64_t wait = MIN(q->resend, q->deadline) - ev.now;
+        if (poll(&p, 1, (int)MAX(wait, 0)) < 0) p.revents = 0;
+        ev.now = now_ms();
+        if (p.revents) rs_input(q);
+        rs_service(q);
+    }
+    for (unsigned i = 0; i < q->n && out->n < NET_ADDRS_MAX; i++)
+        dns_sockaddr(q->addr[i].family, q->addr[i].a, port, &out->a[out->n++]);
+    if (!out->n) rs_why(q, err, errcap);
+    rs_free(q);
+    free(q);
+    return out->n ? 0 : -1;
 }
 
 /* ==================== SECTION 12: channels (ch_) ==================== */
@@ -7724,7 +8225,7 @@ static const char *ch_name(const struct chan *ch)
 {
     static char b[300];
     if (!ch->host) return "(socks)";
-    snprintf(b, sizeof b, "%s:%u", ch->host, ch->port);
+    fmt_s(b, sizeof b, "%s:%u", ch->host, ch->port);
     return b;
 }
 
@@ -8565,11 +9066,11 @@ static int sx_step(struct chan *ch)
             if (atyp == 1) {
                 struct str a = rd_bytes(&r, 4);
                 if (r.bad) return 0;
-                inet_ntop(AF_INET, a.p, host, sizeof host);
+                net_ntop(AF_INET, a.p, host, sizeof host);
             } else if (atyp == 4) {
                 struct str a = rd_bytes(&r, 16);
                 if (r.bad) return 0;
-                inet_ntop(AF_INET6, a.p, host, sizeof host);
+                net_ntop(AF_INET6, a.p, host, sizeof host);
             } else if (atyp == 3) {
                 struct str a = rd_bytes(&r, rd_u8(&r));
                 if (r.bad) return 0;
@@ -9001,7 +9502,7 @@ static struct splice *sp_new(int fd, struct buf *first, int eof, const struct ne
     sp->eof[0] = (uint8_t)eof;
     sp->to = to, sp->id = id;
     sp->t_act = ev.now;
-    snprintf(sp->peer, sizeof sp->peer, "%s", peer);
+    fmt_s(sp->peer, sizeof sp->peer, "%s", peer);
     if (ev.nsp == ev.capsp) {
         ev.capsp = ev.capsp ? ev.capsp * 2 : 16;
         ev.sp = xrealloc(ev.sp, ev.capsp * sizeof *ev.sp);
@@ -9664,7 +10165,7 @@ static void cl_connect_next(void)
             cl.cdeadline = ev.now + ALK_CONNECT_TIMEOUT_MS;
             return;
         }
-        snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
+        fmt_s(cl.cerr, sizeof cl.cerr, "%s", strerror(errno));
     }
     char why[600];
     if (cfg.proxy)
@@ -9787,7 +10288,7 @@ static void cl_spawn(void)
         setenv("ALL_PROXY", proxy, 1);
         setenv("all_proxy", proxy, 1);
         execvp(cfg.command[0], cfg.command);
-        fprintf(stderr, "alknet: cannot run %s: %s\n", cfg.command[0], strerror(errno));
+        fmt_to(stderr, "alknet: cannot run %s: %s\n", cfg.command[0], strerror(errno));
         _exit(127);
     }
     cl.child = pid;
@@ -9836,7 +10337,7 @@ static void cl_conn_ready(void)
         cl_connected(fd);
         return;
     }
-    snprintf(cl.cerr, sizeof cl.cerr, "%s", strerror(e));
+    fmt_s(cl.cerr, sizeof cl.cerr, "%s", strerror(e));
     close(fd);
     cl_connect_next();
 }
@@ -9891,7 +10392,7 @@ static void cl_service(void)
             return;
         }
         if (ev.now >= cl.cdeadline) {
-            snprintf(cl.cerr, sizeof cl.cerr, "connection timed out");
+            fmt_s(cl.cerr, sizeof cl.cerr, "connection timed out");
             close(cl.cfd);
             cl.cfd = -1;
             cl_connect_next();
@@ -9915,8 +10416,8 @@ static void cl_service(void)
         if (cfg.check) {
             char fp[KEY_FP_LEN];
             key_fp(c->hostkey, fp);
-            printf("ok %s user %s host key %s cipher %s time %lld ms\n", cl.target, cfg.user, fp,
-                   c->tx.alg->name, (long long)(ev.now - c->t_start));
+            fmt_to(stdout, "ok %s user %s host key %s cipher %s time %lld ms\n", cl.target,
+                   cfg.user, fp, c->tx.alg->name, (long long)(ev.now - c->t_start));
             fflush(stdout);
             cl_finish(ALK_EXIT_OK);
             return;
@@ -10050,16 +10551,14 @@ static int cl_listen(const char *host, unsigned port, uint8_t kind, const char *
     if (dhost) l->host = xstrdup(dhost), l->port = dport;
     if (kind == CK_SOCKS) {
         if (!cl.socks_url[0]) cl_proxy_url(fd);
-        struct addrinfo hints = {0}, *res = NULL;
-        hints.ai_flags = AI_NUMERICHOST;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !net_is_loopback(res->ai_addr)) {
+        struct sockaddr_storage a;
+        if (rs_numeric(host, 0, &a) != 0 || !net_is_loopback((struct sockaddr *)&a)) {
             if (!sx_cfg.user)
                 LOG(L_WARN, 0,
                     "SOCKS listener %s is not on loopback and has no --socks-auth: "
                     "anyone who can reach it can use your tunnel",
                     l->name);
         }
-        if (res) freeaddrinfo(res);
         LOG(L_DEBUG, 0, "SOCKS5h on %s", l->name);
     } else {
         LOG(L_DEBUG, 0, "forwarding %s to %s:%u", l->name, dhost, dport);
@@ -10095,11 +10594,11 @@ static int cl_run(void)
     /* identity: -i, else ~/.alknet/id_ed25519, else ~/.ssh/id_ed25519 */
     char path[PATH_MAX];
     if (cfg.identity) {
-        snprintf(path, sizeof path, "%s", cfg.identity);
+        fmt_s(path, sizeof path, "%s", cfg.identity);
     } else {
-        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
         if (access(path, F_OK) != 0) {
-            snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
+            fmt_s(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
             if (access(path, F_OK) != 0) {
                 say("no identity: neither %s/.alknet/id_ed25519 nor %s exists; create one with "
                     "alknet keygen, or give one with -i FILE",
@@ -10114,9 +10613,9 @@ static int cl_run(void)
     }
     if (!cfg.known_hosts) {
         char kh[PATH_MAX];
-        snprintf(kh, sizeof kh, "%s/.alknet/known_hosts", home_dir());
+        fmt_s(kh, sizeof kh, "%s/.alknet/known_hosts", home_dir());
         cfg.known_hosts = xstrdup(kh);
-        snprintf(cl.known_hosts2, sizeof cl.known_hosts2, "%s/.ssh/known_hosts", home_dir());
+        fmt_s(cl.known_hosts2, sizeof cl.known_hosts2, "%s/.ssh/known_hosts", home_dir());
     }
     net_hostport(cl.target, sizeof cl.target, cfg.host, cfg.port);
     sx_cfg.user = cfg.socks_user, sx_cfg.pass = cfg.socks_pass;
@@ -10344,43 +10843,42 @@ static void cfg_help(FILE *f, enum cmd cmd)
 {
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
         if (cmd && cmds[i].cmd != cmd) continue;
-        fprintf(f, "usage: alknet %s\n  %s\n", cmds[i].synopsis, cmds[i].what);
+        fmt_to(f, "usage: alknet %s\n  %s\n", cmds[i].synopsis, cmds[i].what);
         if (!cmd) continue;
         if (cmd == C_CONNECT)
-            fprintf(
+            fmt_to(
                 f,
                 "\n  -- COMMAND ARGS...  start the tunnel on a free loopback port, run COMMAND"
                 "\n                      with ALL_PROXY=socks5h://... and exit with its status\n");
-        fprintf(f, "\noptions:\n");
+        fmt_to(f, "\noptions:\n");
         for (size_t j = 0; j < ARRAY_LEN(opts); j++) {
             const struct opt *o = &opts[j];
             if (!(o->cmds & cmd)) continue;
             char left[64];
-            snprintf(left, sizeof left, "%c%c%s--%s%s%s", o->sh ? '-' : ' ', o->sh ? o->sh : ' ',
-                     o->sh ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-            fprintf(f, "  %-36s %s\n", left, o->help);
+            fmt_s(left, sizeof left, "%c%c%s--%s%s%s", o->sh ? '-' : ' ', o->sh ? o->sh : ' ',
+                  o->sh ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+            fmt_to(f, "  %-36s %s\n", left, o->help);
         }
         if (cmd == C_CONNECT || cmd == C_SERVE)
-            fprintf(f, "\nwithout -F, %s is read if it exists\n",
-                    cmd == C_CONNECT ? "~/" ALK_CONNECT_CONFIG
-                    : geteuid() == 0 ? ALK_SERVE_CONFIG_ROOT
-                                     : "~/" ALK_SERVE_CONFIG " (as root: " ALK_SERVE_CONFIG_ROOT
-                                       ")");
+            fmt_to(f, "\nwithout -F, %s is read if it exists\n",
+                   cmd == C_CONNECT ? "~/" ALK_CONNECT_CONFIG
+                   : geteuid() == 0 ? ALK_SERVE_CONFIG_ROOT
+                                    : "~/" ALK_SERVE_CONFIG " (as root: " ALK_SERVE_CONFIG_ROOT
+                                      ")");
         if (cmd == C_SERVE)
-            fprintf(f, "\nexit codes: 0 stopped by SIGTERM or SIGINT, 1 local failure,\n"
-                       "  2 usage (command line or config file syntax),\n"
-                       "  3 local file (host key, authorized_keys, config, TLS key),\n"
-                       "  7 listener not set up.\n");
+            fmt_to(f, "\nexit codes: 0 stopped by SIGTERM or SIGINT, 1 local failure,\n"
+                      "  2 usage (command line or config file syntax),\n"
+                      "  3 local file (host key, authorized_keys, config, TLS key),\n"
+                      "  7 listener not set up.\n");
         if (cmd == C_CONNECT)
-            fprintf(f,
-                    "\nexit codes: 0 ok, 1 local failure, 2 usage (command line or config file "
-                    "syntax),\n  3 local file (key, known_hosts, config),\n"
-                    "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
-                    "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
-                    "  with -- COMMAND: the command's status.\n");
+            fmt_to(f, "\nexit codes: 0 ok, 1 local failure, 2 usage (command line or config file "
+                      "syntax),\n  3 local file (key, known_hosts, config),\n"
+                      "  4 cannot reach or lost the server, 5 host key not trusted or changed,\n"
+                      "  6 authentication refused, 7 forwarding not set up, 8 protocol violation;\n"
+                      "  with -- COMMAND: the command's status.\n");
     }
     if (!cmd)
-        fprintf(f, "\nalknet CMD --help shows the options of CMD; alknet --version the version.\n");
+        fmt_to(f, "\nalknet CMD --help shows the options of CMD; alknet --version the version.\n");
 }
 
 /* Frees everything the option parser allocated and forgets it. */
@@ -10498,7 +10996,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_LOCAL: {
         struct fwd f = {0};
         unsigned lp, hp;
-        snprintf(tmp, sizeof tmp, "%s", v);
+        fmt_s(tmp, sizeof tmp, "%s", v);
         int n = cfg_colons(tmp, part);
         if (n < 3) return "expected [ADDR:]PORT:HOST:HOSTPORT";
         char *la = n == 4 ? cfg_unbracket(part[0]) : "127.0.0.1";
@@ -10546,8 +11044,8 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         for (const char *p = v; *p;) {
             size_t n = strcspn(p, ",");
             if (!ci_find(p, n)) {
-                snprintf(why, sizeof why, "unknown cipher '%.*s' (known: %s, %s, %s)", (int)n, p,
-                         ci_algs[0].name, ci_algs[1].name, ci_algs[2].name);
+                fmt_s(why, sizeof why, "unknown cipher '%.*s' (known: %s, %s, %s)", (int)n, p,
+                      ci_algs[0].name, ci_algs[1].name, ci_algs[2].name);
                 return why;
             }
             p += n + (p[n] == ',');
@@ -10568,7 +11066,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_REKEY_LIMIT: {
         /* as OpenSSH's RekeyLimit: a size, then optionally a time */
         uint64_t b, t = 0;
-        snprintf(tmp, sizeof tmp, "%s", v);
+        fmt_s(tmp, sizeof tmp, "%s", v);
         char *sp = tmp + strcspn(tmp, " \t");
         if (*sp) *sp++ = 0;
         sp += strspn(sp, " \t");
@@ -10668,7 +11166,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
     case O_BANNER: {
         /* RFC 4253 4.2: "SSH-2.0-softwareversion SP comments", printable, at most 253 */
         char b[300];
-        snprintf(b, sizeof b, "%s%s", strncmp(v, "SSH-2.0-", 8) == 0 ? "" : "SSH-2.0-", v);
+        fmt_s(b, sizeof b, "%s%s", strncmp(v, "SSH-2.0-", 8) == 0 ? "" : "SSH-2.0-", v);
         size_t n = strlen(b);
         if (n > ALK_VERLINE_MAX - 2 || n <= 8) return "expected 1 to 245 printable characters";
         for (size_t i = 0; i < n; i++)
@@ -10694,7 +11192,7 @@ static const char *cfg_apply(const struct opt *o, const char *v)
         const char *bad = pol_add(&check, o->id == O_ALLOW, v);
         pol_free(&check);
         if (bad) {
-            snprintf(why, sizeof why, "%s", bad);
+            fmt_s(why, sizeof why, "%s", bad);
             return why;
         }
         cfg.rules = xrealloc(cfg.rules, (cfg.nrules + 1) * sizeof *cfg.rules);
@@ -10759,7 +11257,7 @@ static const char *cfg_destination(const char *v)
             return "expected [USER@]HOST[:PORT]";
         cfg.port = port;
     } else {
-        snprintf(host, sizeof host, "%s", hp); /* a bare IPv6 address, or a name */
+        fmt_s(host, sizeof host, "%s", hp); /* a bare IPv6 address, or a name */
     }
     if (!host[0]) return "empty host name";
     free(cfg.host), cfg.host = xstrdup(host);
@@ -10772,12 +11270,12 @@ static int cfg_usage(enum cmd cmd, const char *fmt, ...)
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fmt_v(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *name = "";
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
         if (cmds[i].cmd == cmd) name = cmds[i].name;
-    fprintf(stderr, "alknet: %s\nTry 'alknet %s --help'.\n", msg, name);
+    fmt_to(stderr, "alknet: %s\nTry 'alknet %s --help'.\n", msg, name);
     return ALK_EXIT_USAGE;
 }
 
@@ -10951,11 +11449,11 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
     if (cmd == C_SERVE) {
         char path[PATH_MAX];
         if (!cfg.host_key_file) {
-            snprintf(path, sizeof path, "%s/.alknet/host_ed25519", home_dir());
+            fmt_s(path, sizeof path, "%s/.alknet/host_ed25519", home_dir());
             cfg.host_key_file = xstrdup(path);
         }
         if (!cfg.auth_keys) {
-            snprintf(path, sizeof path, "%s/.alknet/authorized_keys", home_dir());
+            fmt_s(path, sizeof path, "%s/.alknet/authorized_keys", home_dir());
             cfg.auth_keys = xstrdup(path);
         }
         if (!cfg.tls_cert != !cfg.tls_key)
@@ -11583,7 +12081,7 @@ static int sv_tls_setup(void)
         char host[256];
         unsigned port;
         net_split(cfg.fallback, host, sizeof host, &port, NULL, 0);
-        if (net_resolve(host, port, &sv.fallback, err, sizeof err) != 0) {
+        if (rs_addrs(host, port, &sv.fallback, err, sizeof err) != 0) {
             say("--fallback %s: %s", cfg.fallback, err);
             return ALK_EXIT_CONFIG;
         }
@@ -11595,7 +12093,7 @@ static int sv_tls_setup(void)
             say("--outbound: %s", bad);
             return ALK_EXIT_USAGE;
         }
-        if (net_resolve(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err, sizeof err) !=
+        if (rs_addrs(sv.outbound.host, sv.outbound.port, &sv.outbound.addrs, err, sizeof err) !=
             0) {
             say("--outbound %s: %s", sv.outbound.shown, err);
             return ALK_EXIT_CONFIG;
@@ -11612,13 +12110,13 @@ static int sv_host_key(void)
     char err[PATH_MAX + 256], fp[KEY_FP_LEN];
     if (access(cfg.host_key_file, F_OK) != 0) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", cfg.host_key_file);
+        fmt_s(dir, sizeof dir, "%s", cfg.host_key_file);
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) *slash = 0, mkdirs(dir, 0700);
         memset(&sv.hk, 0, sizeof sv.hk);
         rnd_bytes(sv.hk.seed, 32);
         ed_pubkey(sv.hk.pk, sv.hk.seed);
-        snprintf(sv.hk.comment, sizeof sv.hk.comment, "alknet host key");
+        fmt_s(sv.hk.comment, sizeof sv.hk.comment, "alknet host key");
         if (key_save(cfg.host_key_file, &sv.hk, err, sizeof err) != 0) {
             say("%s", err);
             return -1;
@@ -11689,7 +12187,7 @@ static void cmd_print_fp(const struct key *k)
 {
     char fp[KEY_FP_LEN];
     key_fp(k->pk, fp);
-    printf("256 %s %s (ED25519)\n", fp, k->comment[0] ? k->comment : "no comment");
+    fmt_to(stdout, "256 %s %s (ED25519)\n", fp, k->comment[0] ? k->comment : "no comment");
 }
 
 static int cmd_keygen(void)
@@ -11698,18 +12196,18 @@ static int cmd_keygen(void)
     struct key k;
     memset(&k, 0, sizeof k);
     if (cfg.file) {
-        snprintf(path, sizeof path, "%s", cfg.file);
+        fmt_s(path, sizeof path, "%s", cfg.file);
     } else {
-        snprintf(path, sizeof path, "%s/.alknet", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet", home_dir());
         mkdirs(path, 0700);
-        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
     }
     if (cfg.comment) {
-        snprintf(k.comment, sizeof k.comment, "%s", cfg.comment);
+        fmt_s(k.comment, sizeof k.comment, "%s", cfg.comment);
     } else {
         struct passwd *pw = getpwuid(getuid());
         gethostname(host, sizeof host - 1);
-        snprintf(k.comment, sizeof k.comment, "%s@%s", pw ? pw->pw_name : "alknet", host);
+        fmt_s(k.comment, sizeof k.comment, "%s@%s", pw ? pw->pw_name : "alknet", host);
     }
     if (strlen(cfg.comment ? cfg.comment : "") >= sizeof k.comment) {
         say("comment too long (at most %zu bytes)", sizeof k.comment - 1);
@@ -11725,7 +12223,7 @@ static int cmd_keygen(void)
     }
     char line[512];
     key_pub_line(&k, line, sizeof line);
-    printf("Wrote %s (private, 0600) and %s.pub\n%s\n", path, path, line);
+    fmt_to(stdout, "Wrote %s (private, 0600) and %s.pub\n%s\n", path, path, line);
     cmd_print_fp(&k);
     WIPE(k);
     return ALK_EXIT_OK;
@@ -11736,10 +12234,10 @@ static int cmd_pubkey(void)
     char path[PATH_MAX], err[PATH_MAX + 256];
     struct key k;
     if (cfg.file) {
-        snprintf(path, sizeof path, "%s", cfg.file);
+        fmt_s(path, sizeof path, "%s", cfg.file);
     } else {
-        snprintf(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
-        if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
+        fmt_s(path, sizeof path, "%s/.alknet/id_ed25519", home_dir());
+        if (access(path, F_OK) != 0) fmt_s(path, sizeof path, "%s/.ssh/id_ed25519", home_dir());
     }
     /* a public key line, or a private key file */
     char *text = file_read(path, KEY_FILE_MAX, NULL, err, sizeof err);
@@ -11760,7 +12258,7 @@ static int cmd_pubkey(void)
     }
     char line[512];
     key_pub_line(&k, line, sizeof line);
-    printf("%s\n", line);
+    fmt_to(stdout, "%s\n", line);
     cmd_print_fp(&k);
     WIPE(k);
     return ALK_EXIT_OK;
@@ -11776,7 +12274,7 @@ int alk_main(int argc, char **argv)
         return ALK_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        printf("alknet %s (BearSSL; ciphers: %s first)\n", ALK_VERSION,
+        fmt_to(stdout, "alknet %s (BearSSL; ciphers: %s first)\n", ALK_VERSION,
                ci.aes_hw ? "AES-GCM" : "ChaCha20-Poly1305");
         return ALK_EXIT_OK;
     }
@@ -11789,7 +12287,7 @@ int alk_main(int argc, char **argv)
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
         if (strcmp(argv[1], cmds[i].name) == 0) cmd = cmds[i].cmd;
     if (!cmd) {
-        fprintf(stderr, "alknet: unknown command '%s'\n", argv[1]);
+        fmt_to(stderr, "alknet: unknown command '%s'\n", argv[1]);
         cfg_help(stderr, 0);
         return ALK_EXIT_USAGE;
     }
@@ -11797,10 +12295,7 @@ int alk_main(int argc, char **argv)
     if (rc) return rc < 0 ? ALK_EXIT_OK : rc;
     lg.level = cfg.quiet ? L_ERR : L_INFO + cfg.verbose;
     if (lg.level > L_TRACE) lg.level = L_TRACE;
-    if (cfg.use_syslog) {
-        openlog("alknet", LOG_PID, LOG_DAEMON);
-        lg.syslog = 1;
-    }
+    lg.syslog = cfg.use_syslog;
     switch (cmd) {
     case C_KEYGEN:
         rc = cmd_keygen();

@@ -4,6 +4,7 @@ goes silent (every packet dropped, no RST, no ICMP) or slow and lossy
 (delay and loss in the kernel, each way).  Skipped with the reason where the
 kernel refuses namespaces; CI runs them as root."""
 
+import calendar
 import os
 import re
 import time
@@ -57,14 +58,14 @@ class Tunnel:
 
 def wait_log(proc, text, since, timeout):
     """Waits for `text` in proc's log after offset `since`; returns the wall
-    clock time its log line carries."""
+    clock time its log line carries (alknet logs in UTC)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         log = proc.stderr_text()[since:]
         m = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*" + re.escape(text), log,
                       re.M)
         if m:
-            return time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%d %H:%M:%S")) + \
+            return calendar.timegm(time.strptime(m.group(1)[:19], "%Y-%m-%d %H:%M:%S")) + \
                 float(m.group(1)[19:])
         check(proc.alive(), f"{proc.name} exited:\n{proc.stderr_tail()}")
         time.sleep(0.05)

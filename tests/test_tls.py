@@ -218,13 +218,12 @@ def test_tls_generated_certificate_pin(t):
     check(harness.spki_pin(cert) == m.group(1), "openssl computes another pin")
 
 
-def test_stock_ssh_through_openssl_s_client(t):
-    """ssh -o ProxyCommand='openssl s_client -quiet -alpn alknet-ssh ...'
-    reaches alknet serve over TLS; curl and a checked transfer go through."""
+def _stock_ssh(t, s_client_args=""):
     srv, key = server(t, *LOOPBACK)
     http = t.http({"/page": PAGE})
     socks = harness.free_port()
-    proxy = f"openssl s_client -quiet -alpn alknet-ssh -connect 127.0.0.1:{srv.tls_port}"
+    proxy = f"openssl s_client -quiet -alpn alknet-ssh {s_client_args}" \
+        f"-connect 127.0.0.1:{srv.tls_port}"
     argv = srv.ssh_argv(key, "-o", f"ProxyCommand={proxy}", "-N", "-D", f"127.0.0.1:{socks}")
     ssh = t.proc(argv, name="ssh")
     harness.wait_port(socks, proc=ssh)
@@ -233,6 +232,19 @@ def test_stock_ssh_through_openssl_s_client(t):
     ok, line = t.blast().client("E", harness.size("16M"), socks=socks, timeout=120)
     check(ok, line)
     check("(TLS)" in srv.log(), "not a TLS connection:\n" + srv.log())
+
+
+def test_stock_ssh_through_openssl_s_client(t):
+    """ssh -o ProxyCommand='openssl s_client -quiet -alpn alknet-ssh ...'
+    reaches alknet serve over TLS; curl and a checked transfer go through."""
+    _stock_ssh(t)
+
+
+def test_stock_ssh_through_openssl_s_client_chacha20(t):
+    """The same over TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, whose
+    records go through alknet's own Poly1305 (tls_poly1305_run), with
+    ECDHE on P-256 (br_ec_prime_i31 through ci_ec) instead of X25519."""
+    _stock_ssh(t, "-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 -groups P-256 ")
 
 
 def test_tls_misuse_is_reported(t):

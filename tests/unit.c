@@ -1103,6 +1103,241 @@ static void test_poly_cross(void)
 #endif
 }
 
+/* The ChaCha20-Poly1305 AEAD that TLS records use (tls_poly1305_run, RFC
+ * 8439 2.8): the RFC's test vector, then random keys, AAD and data against
+ * BearSSL's own br_poly1305_ctmul_run, and the tag against poly_26 over the
+ * padded MAC input (so both limb layouts are covered), both ways. */
+static void test_poly_aead(void)
+{
+    group = "poly1305-aead";
+    static const char *pt = "Ladies and Gentlemen of the class of '99: If I could offer you "
+                            "only one tip for the future, sunscreen would be it.";
+    uint8_t key[32], iv[12], aad[24], tag[16], want[16], m[400], m2[400], mac[480];
+    for (int i = 0; i < 32; i++) key[i] = (uint8_t)(0x80 + i);
+    unhex(iv, 12, "07000000 4041424344454647");
+    unhex(aad, 12, "50515253c0c1c2c3c4c5c6c7");
+    unhex(want, 16, "1ae10b594f09e26a7e902ecbd0600691");
+    size_t n = strlen(pt);
+    memcpy(m, pt, n);
+    tls_poly1305_run(key, iv, m, n, aad, 12, tag, ci.chacha, 1);
+    CHECK(memcmp(tag, want, 16) == 0 && m[0] == 0xd3 && m[n - 1] == 0x16, "RFC 8439 2.8.2");
+    tls_poly1305_run(key, iv, m, n, aad, 12, tag, ci.chacha, 0);
+    CHECK(memcmp(tag, want, 16) == 0 && memcmp(m, pt, n) == 0, "RFC 8439 2.8.2, decrypt");
+    int ok = 1, runs = 0;
+    for (size_t len = 0; len <= 300; len += (len < 70 ? 1 : 23)) {
+        for (size_t an = 0; an <= 20; an += 5, runs++) {
+            rnd_bytes(key, 32), rnd_bytes(iv, 12), rnd_bytes(aad, an), rnd_bytes(m, len);
+            memcpy(m2, m, len);
+            int enc = (int)(runs & 1);
+            tls_poly1305_run(key, iv, m, len, aad, an, tag, ci.chacha, enc);
+            br_poly1305_ctmul_run(key, iv, m2, len, aad, an, want, &br_chacha20_ct_run, enc);
+            ok &= !memcmp(tag, want, 16) && !memcmp(m, m2, len);
+            /* the MAC input: aad | pad | ciphertext | pad | lengths */
+            uint8_t pk[32] = {0};
+            size_t o = 0;
+            br_chacha20_ct_run(key, iv, 0, pk, 32);
+            memset(mac, 0, sizeof mac);
+            memcpy(mac, aad, an), o = (an + 15) / 16 * 16;
+            memcpy(mac + o, enc ? m : m2, len), o += (len + 15) / 16 * 16;
+            if (!enc) br_chacha20_ct_run(key, iv, 1, mac + (an + 15) / 16 * 16, len);
+            st64_le(mac + o, an), st64_le(mac + o + 8, len), o += 16;
+            poly_26(want, mac, o, pk);
+            ok &= !memcmp(tag, want, 16);
+        }
+    }
+    CHECK(ok, "%d random cases: = br_poly1305_ctmul_run, = poly_26 of the MAC input", runs);
+}
+
+/* Our X25519 and the curves BearSSL gets (ci_ec) against BearSSL's own
+ * implementations: random scalars and points, u with bit 255 set and
+ * u >= p (both allowed by RFC 7748 5), short scalars; P-256 through
+ * br_ec_prime_i31 against br_ec_p256_m31. */
+static void test_ec_cross(void)
+{
+    group = "ec-cross";
+    int ok = 1, runs = 0;
+    for (int i = 0; i < 300; i++, runs++) {
+        uint8_t k[32], u[32], a[32], b[32];
+        rnd_bytes(k, 32), rnd_bytes(u, 32);
+        if (i % 3 == 1) memset(u, 0xff, 32 - (size_t)(i % 7)); /* >= p, bit 255 set */
+        if (i % 5 == 2) memset(k, 0xff, 32);
+        size_t klen = i % 4 == 3 ? (size_t)(i % 32) : 32;
+        memcpy(a, u, 32), memcpy(b, u, 32);
+        ok &= ci_ec.mul(a, 32, k, klen, BR_EC_curve25519) == 1;
+        br_ec_c25519_m31.mul(b, 32, k, klen, BR_EC_curve25519);
+        ok &= memcmp(a, b, 32) == 0;
+        ok &= ci_ec.mulgen(a, k, klen, BR_EC_curve25519) == 32;
+        br_ec_c25519_m31.mulgen(b, k, klen, BR_EC_curve25519);
+        ok &= memcmp(a, b, 32) == 0;
+        x25519(a, k, u), memcpy(b, u, 32);
+        br_ec_c25519_m31.mul(b, 32, k, 32, BR_EC_curve25519);
+        ok &= memcmp(a, b, 32) == 0;
+    }
+    CHECK(ok, "x25519: %d cases = br_ec_c25519_m31", runs);
+    ok = 1;
+    for (int i = 0; i < 20; i++) {
+        uint8_t k[32], p1[65], p2[65];
+        rnd_bytes(k, 32);
+        k[0] &= 0x7f; /* below the order */
+        ok &= ci_ec.mulgen(p1, k, 32, BR_EC_secp256r1) == 65;
+        ok &= br_ec_p256_m31.mulgen(p2, k, 32, BR_EC_secp256r1) == 65;
+        ok &= memcmp(p1, p2, 65) == 0;
+        ok &= ci_ec.mul(p1, 65, k, 32, BR_EC_secp256r1) == 1;
+        ok &= br_ec_p256_m31.mul(p2, 65, k, 32, BR_EC_secp256r1) == 1;
+        ok &= memcmp(p1, p2, 65) == 0;
+    }
+    size_t len;
+    CHECK(ok && ci_ec.muladd(NULL, NULL, 32, NULL, 0, NULL, 0, BR_EC_curve25519) == 0 &&
+              ci_ec.xoff(BR_EC_curve25519, &len) == 0 && len == 32 &&
+              ci_ec.order(BR_EC_curve25519, &len)[0] == 0x7f && len == 32,
+          "P-256 through ci_ec = br_ec_p256_m31; Curve25519 methods as BearSSL's");
+}
+
+/* --syslog (log_syslog): what a syslog daemon receives on its socket, also
+ * after it was restarted, and nothing lost or blocked when there is none. */
+static void t_syslog(void)
+{
+    group = "syslog";
+    char path[] = "/tmp/unit_syslog.XXXXXX", got[2200], want[2200];
+    int tmp = mkstemp(path);
+    if (tmp >= 0) close(tmp), unlink(path);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(d >= 0 && bind(d, (struct sockaddr *)&sa, sizeof sa) == 0, "log socket");
+    int level = lg.level;
+    const char *saved = log_path;
+    log_path = path, lg.syslog = 1, lg.level = L_INFO;
+    LOG(L_INFO, 7, "hello %s", "there");
+    ssize_t n = recv(d, got, sizeof got - 1, MSG_DONTWAIT);
+    got[n > 0 ? n : 0] = 0;
+    snprintf(want, sizeof want, "<30>alknet[%ld]: c7 hello there", (long)getpid());
+    CHECK(strcmp(got, want) == 0, "info: '%s'", got);
+    close(d), unlink(path); /* the daemon restarts */
+    d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(d >= 0 && bind(d, (struct sockaddr *)&sa, sizeof sa) == 0, "log socket again");
+    char big[2048];
+    memset(big, 'x', sizeof big - 1), big[sizeof big - 1] = 0;
+    say("%s", big);
+    n = recv(d, got, sizeof got - 1, MSG_DONTWAIT);
+    got[n > 0 ? n : 0] = 0;
+    snprintf(want, sizeof want, "<27>alknet[%ld]: %s", (long)getpid(), big);
+    CHECK(strcmp(got, want) == 0, "error after a restart, 2047 bytes: %zd bytes", n);
+    close(d), unlink(path); /* no daemon at all */
+    LOG(L_WARN, 0, "into the void");
+    CHECK(lg.fd == -1, "no socket kept without a daemon");
+    log_path = saved, lg.syslog = 0, lg.level = level;
+}
+
+/* fmt_s/fmt_v, alknet's printf subset, against the C library's snprintf:
+ * every conversion and flag alknet uses, the extremes of each integer
+ * type, and truncation at every small capacity (bytes past the NUL must be
+ * left alone, the return value is the full length). */
+#define FMT_SAME(...)                                                                              \
+    do {                                                                                           \
+        for (size_t cap = 0; cap < 48; cap += (cap < 12 ? 1 : 35)) {                               \
+            char a_[64], b_[64];                                                                   \
+            memset(a_, '#', sizeof a_), memset(b_, '#', sizeof b_);                                \
+            int ra_ = fmt_s(a_, cap, __VA_ARGS__), rb_ = libc_snprintf(b_, cap, __VA_ARGS__);     \
+            fmt_runs++;                                                                            \
+            if (ra_ != rb_ || memcmp(a_, b_, sizeof a_) != 0) {                                    \
+                CHECK(0, "%s (cap %zu): '%.*s' %d, libc '%.*s' %d", #__VA_ARGS__, cap,             \
+                      (int)(cap ? cap : 1) - 1, a_, ra_, (int)(cap ? cap : 1) - 1, b_, rb_);       \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+/* through a pointer: gcc would warn about the truncation this test wants */
+static int (*volatile libc_snprintf)(char *, size_t, const char *, ...) = snprintf;
+static void t_fmt(void)
+{
+    group = "fmt";
+    int fmt_runs = 0;
+    FMT_SAME("plain text, no conversion");
+    FMT_SAME("%s|%5s|%-5s|%-36s|%.*s|%.*s|%.2s", "abc", "ab", "ab", "left", 3, "abcdef", 0, "x",
+             "xyz");
+    FMT_SAME("%d %d %d %d %d", 0, 1, -1, INT_MIN, INT_MAX);
+    FMT_SAME("%i %5d %-5d| %05d %05d %*d|%*d|", 42, -42, -42, 42, -42, 6, 7, -6, 7);
+    FMT_SAME("%u %u %x %02x %02x %x %o %04o", 0u, UINT_MAX, 255u, 5u, 255u, UINT_MAX, 8u, 0644u);
+    FMT_SAME("%ld %ld %ld %lu %lu", 0L, LONG_MIN, LONG_MAX, 0UL, ULONG_MAX);
+    FMT_SAME("%lld %lld %llu %llu %lld", LLONG_MIN, LLONG_MAX, 0ULL, ULLONG_MAX, -1LL);
+    FMT_SAME("%zu %zu %zu", (size_t)0, (size_t)1234567, SIZE_MAX);
+    FMT_SAME("%02ld:%02ld:%02ld.%03ld %04ld-%02ld", 1L, 22L, 333L, 7L, 2026L, -3L);
+    FMT_SAME("%c%c%c %% %%%s%%", 'a', '%', ' ', "x");
+    FMT_SAME("\\x%02x c%u [%s]:%u %s%s: %s", 0x1f, 17u, "::1", 22u, "c1 ", "fn", "msg");
+    FMT_SAME("%-5s %s%s", "error", "", "text");
+    CHECK(fmt_runs > 100, "%d comparisons with snprintf", fmt_runs);
+}
+
+/* The longest run of zero groups in a, and whether another run is as long
+ * (RFC 5952 4.2.3 then takes the first; musl does not). */
+static int zero_run_tie(const uint8_t a[16])
+{
+    int best = 1, ties = 0;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && !a[2 * j] && !a[2 * j + 1])
+            j++;
+        if (j - i > best)
+            best = j - i, ties = 0;
+        else if (j - i == best && best > 1)
+            ties = 1;
+        i = j > i ? j : i + 1;
+    }
+    return ties;
+}
+
+/* net_ntop against the C library's inet_ntop: IPv4, IPv6 with zero runs
+ * of every length and place (random groups of 0 and 1), mapped addresses.
+ * Left to the RFC 5952 examples: ties between zero runs, and the deprecated
+ * IPv4-compatible form (::a.b.c.d), which glibc writes that way and musl
+ * and RFC 5952 do not. */
+static void t_ntop(void)
+{
+    group = "ntop";
+    static const struct {
+        const char *in, *out;
+    } rfc[] = {
+        {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"}, /* 4.2.3: the first of two runs */
+        {"2001:0db8::0001", "2001:db8::1"},            /* 4.1, 4.3 */
+        {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, /* 4.2.2: one 0 stays */
+        {"::ffff:192.0.2.1", "::ffff:192.0.2.1"},          /* 5 */
+        {"::102:304", "::102:304"},
+        {"::", "::"},
+        {"1::", "1::"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(rfc); i++) {
+        uint8_t a[16];
+        char t[64] = "";
+        if (inet_pton(AF_INET6, rfc[i].in, a) == 1) net_ntop(AF_INET6, a, t, sizeof t);
+        CHECK(strcmp(t, rfc[i].out) == 0, "%s: %s", rfc[i].in, t);
+    }
+    int ok = 1, runs = 0;
+    for (int i = 0; i < 3000; i++) {
+        uint8_t a[16];
+        char ours[64], libc[64];
+        rnd_bytes(a, 16);
+        for (int g = 0; g < 8 && i % 4; g++) /* mostly zeros and small groups */
+            if (a[2 * g] & 1)
+                a[2 * g] = a[2 * g + 1] = 0;
+            else if (a[2 * g] & 2)
+                a[2 * g] = 0;
+        if (i % 7 == 0) memset(a, 0, 10), a[10] = a[11] = 0xff;
+        if (i % 11 == 0) memset(a, 0, 16 - (size_t)(i % 17));
+        static const uint8_t z[12];
+        int compat = memcmp(a, z, 12) == 0 && (a[12] || a[13]);
+        int af = i % 5 == 0 ? AF_INET : AF_INET6;
+        if (af == AF_INET6 && (compat || zero_run_tie(a))) continue;
+        net_ntop(af, a, ours, sizeof ours);
+        ok &= inet_ntop(af, a, libc, sizeof libc) && strcmp(ours, libc) == 0;
+        if (strcmp(ours, libc) != 0) printf("ntop: %s, libc %s\n", ours, libc);
+        runs++;
+    }
+    CHECK(ok && runs > 1500, "%d addresses as inet_ntop writes them", runs);
+}
+
 /* ---- bench ---- */
 static double now(void)
 {
@@ -1223,7 +1458,9 @@ int main(int argc, char **argv)
     test_ed_random();
     t_poly1305(dir);
     test_poly_cross();
+    test_poly_aead();
     t_x25519(dir);
+    test_ec_cross();
     t_chacha20(dir);
     t_openssh_aead(dir);
     t_kex(dir);
@@ -1233,6 +1470,9 @@ int main(int argc, char **argv)
     t_known_hosts();
     t_socks();
     t_cfg();
+    t_syslog();
+    t_fmt();
+    t_ntop();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

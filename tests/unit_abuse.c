@@ -19,7 +19,7 @@ static struct fz_out out; /* 4 MiB: not on the stack */
 /* The server's role, with a note of why each connection ended: the loop
  * frees a connection right after telling its role. */
 static unsigned lost_id;
-static char lost_why[256];
+static char lost_why[sizeof ((struct ssh *)0)->why];
 static void note_lost(struct ssh *c)
 {
     lost_id = c->id;

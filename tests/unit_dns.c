@@ -12,6 +12,8 @@
  */
 #include "unit.h"
 
+#include <netdb.h> /* getaddrinfo, the reference for rs_numeric */
+
 static const char *const rc_name[] = {"OK",        "NXDOMAIN", "NODATA", "SERVFAIL",
                                       "TRUNCATED", "IGNORE",   "BAD"};
 static const char *rcs(int rc)
@@ -969,6 +971,66 @@ static void t_conf(void)
           "dns_result_str");
 }
 
+/* Start-up lookups (rs_addrs, which replaced getaddrinfo): literals read
+ * as getaddrinfo(AI_NUMERICHOST) reads them, names from a hosts file in its
+ * order, and a name nobody answers for failing with a reason. */
+static void t_addrs(void)
+{
+    group = "addrs";
+    static const char *const lits[] = {
+        "127.0.0.1", "0.0.0.0", "10.1", "127.1", "1.2.3", "0x7f.1", "017.0.0.1", "4294967295",
+        "4294967296", "256.1.1.1", "1.2.3.256", "1.2.65536", "1.2.65535", "1.2.3.4.5", "1..2",
+        "1.2.3.", ".1.2.3", "-1.2.3.4", "+1.2.3.4", " 1.2.3.4", "1.2.3.4 ", "0x", "08.1.1.1",
+        "::", "::1", "2001:db8::5", "::ffff:1.2.3.4", "fe80::1%1", "fe80::1%0", "fe80::1%lo",
+        "fe80::1%nosuchif", "fe80::1%", "fe80::1%1x", "1.2.3.4%1", "[::1]", "localhost", "", "x",
+        "1:2:3:4:5:6:7:8:9"};
+    for (size_t i = 0; i < ARRAY_LEN(lits); i++) {
+        struct addrinfo hints, *res = NULL;
+        struct sockaddr_storage ours;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+        hints.ai_socktype = SOCK_STREAM;
+        int theirs = getaddrinfo(lits[i], "443", &hints, &res) == 0;
+        int mine = rs_numeric(lits[i], 443, &ours) == 0;
+        int same = theirs == mine &&
+                   (!mine || (res->ai_addrlen <= sizeof ours &&
+                              memcmp(&ours, res->ai_addr, res->ai_addrlen) == 0));
+        CHECK(same, "'%s': getaddrinfo %s, rs_numeric %s", lits[i], theirs ? "takes it" : "not",
+              mine ? "takes it" : "not");
+        if (res) freeaddrinfo(res);
+    }
+
+    char hosts[] = "/tmp/unit_dns_hosts.XXXXXX";
+    int fd = mkstemp(hosts);
+    static const char text[] = "192.0.2.1 two.example\n2001:db8::2 two.example\n"
+                               "192.0.2.3 two.example\n";
+    CHECK(fd >= 0 && write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1), "hosts file");
+    if (fd >= 0) close(fd);
+    const char *saved_hosts = rs_hosts_path;
+    rs_hosts_path = hosts;
+    rsc.hosts_checked = 0;
+    rs_apply_dns("127.0.0.1:9"); /* discard: nobody answers */
+    rsc.conf.timeout_s = 1, rsc.conf.attempts = 1;
+    struct net_addrs a;
+    char err[300] = "", ip[64];
+    int rc = rs_addrs("two.example", 8443, &a, err, sizeof err);
+    CHECK(rc == 0 && a.n == 3, "hosts: %d, %u addresses: %s", rc, a.n, err);
+    static const char *const want[] = {"192.0.2.1:8443", "[2001:db8::2]:8443", "192.0.2.3:8443"};
+    for (unsigned i = 0; rc == 0 && i < a.n && i < 3; i++) {
+        net_addr_str((struct sockaddr *)&a.a[i], ip, sizeof ip);
+        CHECK(strcmp(ip, want[i]) == 0, "hosts order %u: %s", i, ip);
+    }
+    rc = rs_addrs("10.0.0.7", 1, &a, err, sizeof err);
+    net_addr_str((struct sockaddr *)&a.a[0], ip, sizeof ip);
+    CHECK(rc == 0 && a.n == 1 && strcmp(ip, "10.0.0.7:1") == 0, "literal: %s", ip);
+    err[0] = 0;
+    rc = rs_addrs("nobody.example", 1, &a, err, sizeof err);
+    CHECK(rc != 0 && a.n == 0 && strstr(err, "cannot resolve nobody.example"), "no answer: %s",
+          err);
+    rs_hosts_path = saved_hosts;
+    unlink(hosts);
+}
+
 int main(void)
 {
     rnd_test_seed(7); /* the fuzz loop is reproducible */
@@ -978,6 +1040,7 @@ int main(void)
     t_fuzz();
     t_hosts();
     t_conf();
+    t_addrs();
     printf("dns: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -747,6 +747,37 @@ static void dn_append(void *ctx, const void *buf, size_t len)
     wr_bytes(w, buf, len);
 }
 
+/* utc_date() (log lines, certificate dates) against the C library's
+ * gmtime_r: every 99 hours and 7 seconds from 1900 to 2400 (as far as
+ * time_t reaches), and the edges of days, leap days and centuries. */
+static int utc_date_ok(long long v)
+{
+    time_t tt = (time_t)v;
+    struct tm tm;
+    long f[6];
+    utc_date(v, f);
+    if (gmtime_r(&tt, &tm) && f[0] == tm.tm_year + 1900L && f[1] == tm.tm_mon + 1 &&
+        f[2] == tm.tm_mday && f[3] == tm.tm_hour && f[4] == tm.tm_min && f[5] == tm.tm_sec)
+        return 1;
+    printf("utc_date(%lld): %ld-%ld-%ld %ld:%ld:%ld\n", v, f[0], f[1], f[2], f[3], f[4], f[5]);
+    return 0;
+}
+static void test_utc_date(void)
+{
+    static const long long edges[] = {0, -1, 86399, 86400, 951782399, 951782400, 951868800,
+                                      1709251199, 2147483647, -2147483647 - 1};
+    long long lo = sizeof(time_t) < 8 ? INT32_MIN : -2208988800LL;
+    long long hi = sizeof(time_t) < 8 ? INT32_MAX : 13569465600LL;
+    int bad = 0, n = 0;
+    group = "utc_date";
+    for (long long t = lo; t <= hi; t += 99LL * 3600 + 7, n++) bad += !utc_date_ok(t);
+    for (size_t i = 0; i < ARRAY_LEN(edges); i++, n++) bad += !utc_date_ok(edges[i]);
+    if (sizeof(time_t) >= 8) /* 2100-02-28/03-01 (no leap day), 2400-02-29 (one) */
+        n += 3, bad += !utc_date_ok(4107542399LL) + !utc_date_ok(4107542400LL) +
+                       !utc_date_ok(13574563200LL);
+    CHECK(bad == 0 && n > 10000, "%d of %d instants differ from gmtime_r", bad, n);
+}
+
 static void test_cert_local(void)
 {
     static struct keypair kp, kp2;
@@ -1309,6 +1340,7 @@ int main(int argc, char **argv)
     test_synthetic();
     test_not_tls();
     test_bearssl_live();
+    test_utc_date();
     test_cert_local();
     test_openssl();
     rm_tmpdir();
