@@ -313,6 +313,7 @@ class Round:
                 self.add("cpu_" + metric, cpu / gib)
             self.summary.append(f"{metric} {rate:.0f} MB/s")
 
+
 # ---------------------------------------------------------------- the run
 
 def make_cases(args):
