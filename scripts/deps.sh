@@ -8,7 +8,7 @@ PKGS="make gcc libc6-dev libbearssl-dev
       openssh-server openssh-client openssl curl python3 microsocks
       tinyproxy-bin nmap
       iproute2 iptables util-linux
-      musl-tools gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu
+      gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu
       gcc-mips-linux-gnu qemu-user-static file xz-utils
       man-db groff-base"
 # --bench: what make bench compares alknet with, instead (CI does not run it)

@@ -50,7 +50,7 @@ def test_stderr_format_and_levels(t):
     check(levels["-q"] <= {"error"}, f"-q printed {levels['-q']}:\n{outputs['-q']}")
     check("debug" in levels["-v"] and "trace" not in levels["-v"], str(levels))
     # -vv: "level cN function: text" or "level function: text"
-    named = [l for l in lines_of(outputs["-vv"]) if re.match(r"^\S+ \S+ \S+ (c\d+ )?\w+: ", l)]
+    named = [l for l in lines_of(outputs["-vv"]) if re.match(r"^\S+ \S+ \S+ +(c\d+ )?\w+: ", l)]
     check(len(named) == len(lines_of(outputs["-vv"])), outputs["-vv"])
     print(f"lines per level flag: { {k: len(lines_of(v)) for k, v in outputs.items()} }")
 
