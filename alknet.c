@@ -82,7 +82,8 @@
  *   queue towards a slow local reader: allocated only while data waits,
  *   bounded by the window we granted, freed when drained.
  * So an idle stream costs a struct chan and its socket; a stalled stream
- * costs at most ALK_WINDOW more. And all streams together: the windows we
+ * costs at most its window more (ALK_WINDOW, grown up to ALK_WINDOW_MAX on
+ * a long fat link: ch_grow). And all streams together: the windows we
  * grant are drawn from one budget (ALK_WINDOW_BUDGET, --window-budget), so
  * what stalled readers can make us hold is at most the budget, or
  * ALK_WIN_MIN per stream where there are more streams than the budget
@@ -91,7 +92,8 @@
 #define ALK_PKT_MAX 35000               /* RFC 4253 6.1: packet_length we accept */
 #define ALK_PAYLOAD_MAX 32768           /* RFC 4253 6.1: payload we must accept */
 #define ALK_CHAN_MAXPKT 32768           /* max data per CHANNEL_DATA we announce */
-#define ALK_WINDOW (2u << 20)           /* receive window we grant per channel, at most */
+#define ALK_WINDOW (2u << 20)           /* receive window we grant per channel at first... */
+#define ALK_WINDOW_MAX (32u << 20)      /* ... and at most, on a long fat link (ch_grow) */
 #define ALK_WIN_MIN (32u << 10)         /* ... and at least, whatever the budget says */
 #define ALK_WINDOW_BUDGET (64ull << 20) /* all channels' windows together (--window-budget) */
 #define ALK_IBUF (128u << 10)           /* SSH input buffer: several packets per read */
@@ -6667,9 +6669,10 @@ struct ssh {
     unsigned id;     /* connection number in logs */
     enum tp_phase ph;
     unsigned server : 1, strict : 1, dead : 1, authed : 1;
-    int err;       /* first error (-E_*), sticky */
-    unsigned disc; /* DISCONNECT reason the peer sent, if it did */
-    char why[512]; /* what went wrong, for the log and the user */
+    int err;                /* first error (-E_*), sticky */
+    unsigned disc;          /* DISCONNECT reason the peer sent, if it did */
+    char why[512];          /* what went wrong, for the log and the user */
+    int64_t rtt_ms, rtt_at; /* the kernel's smoothed round-trip time, and when asked (ch_grow) */
     struct buf in, out;
     struct buf defer; /* our packets held back while our kex runs */
     uint32_t in_len;  /* packet_length of the packet being received, 0 = unknown */
@@ -8181,7 +8184,10 @@ struct chan {
     char orig[64];     /* local peer address, for CHANNEL_OPEN */
     uint64_t up, down; /* bytes local->peer and peer->local */
     int64_t deadline;
-    int64_t t_io;      /* last local I/O: streams idle longer go "cold" (evp) */
+    int64_t t_io;  /* last local I/O: streams idle longer go "cold" (evp) */
+    uint32_t wmax; /* the window we aim to grant (ch_grow) */
+    uint64_t mark; /* ch->down at mark_t: what one round trip brought */
+    int64_t mark_t;
     unsigned cold : 1; /* serviced and polled in the full passes only */
 };
 
@@ -8217,8 +8223,55 @@ static uint32_t ch_grantable(const struct chan *ch, uint32_t want)
 }
 static void ch_grant_initial(struct chan *ch)
 {
+    ch->wmax = ALK_WINDOW;
     ch->win = ch_grantable(ch, ALK_WINDOW);
     win_held += ch->win;
+}
+
+/* The transport's round-trip time in ms as the kernel measures it (TCP_INFO),
+ * asked at most once a second; 0 where unknown. */
+static int64_t tp_rtt_ms(struct ssh *c)
+{
+#if defined(__linux__) && defined(TCP_INFO)
+    if (ev.now - c->rtt_at >= 1000) {
+        /* the start of Linux's struct tcp_info (C99 headers hide it): eight
+         * bytes of state, then tcpi_rto ... tcpi_rtt, the 16th uint32, in us */
+        struct {
+            uint8_t state[8];
+            uint32_t v[16];
+        } ti;
+        socklen_t n = sizeof ti;
+        c->rtt_at = ev.now;
+        c->rtt_ms = getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &n) == 0 && n >= sizeof ti
+                        ? ti.v[15] / 1000
+                        : 0;
+    }
+#endif
+    return c->rtt_ms;
+}
+
+/*
+ * Sizing the window to the path (a long fat link). With a window of W and a
+ * round trip of R, the peer can send at most W per R: 2 MiB over 100 ms is
+ * 20 MB/s. So every round trip or two, a stream whose peer delivered at
+ * least half its window in one round trip, while the local reader kept up,
+ * is held back by the window, not by the path: its window doubles, up to
+ * ALK_WINDOW_MAX, and the extra is granted when the budget has it. On
+ * loopback or a LAN the round trip is under a millisecond and nothing
+ * grows.
+ */
+static const char *ch_name(const struct chan *ch);
+static uint32_t ch_grow(struct chan *ch)
+{
+    int64_t rtt = tp_rtt_ms(ch->c), dt = ev.now - ch->mark_t;
+    if (rtt < 2 || dt < 2 * rtt) return 0;
+    uint64_t per_rtt = (ch->down - ch->mark) * (uint64_t)rtt / (uint64_t)dt;
+    ch->mark = ch->down, ch->mark_t = ev.now;
+    if (per_rtt < ch->wmax / 2 || ch->q.len > ch->wmax / 8 || ch->wmax >= ALK_WINDOW_MAX) return 0;
+    ch->wmax *= 2;
+    LOG(L_DEBUG, ch->c->id, "stream %s: window %lu KiB (round trip %ld ms)", ch_name(ch),
+        (unsigned long)(ch->wmax >> 10), (long)rtt);
+    return ch->wmax / 2;
 }
 
 static const char *ch_name(const struct chan *ch)
@@ -8637,8 +8690,9 @@ static void ch_service(struct chan *ch)
         if (ch->kind == CK_ECHO) ch_echo(ch);
         /* consumed bytes go back to the peer in quarters of a window, or
          * in what the budget allows once the window runs low */
+        ch->owed += ch_grow(ch);
         uint32_t g = ch->owed ? ch_grantable(ch, ch->owed) : 0;
-        if (g && (g >= ALK_WINDOW / 4 || ch->win < ALK_WIN_MIN) && !ch->sent_close &&
+        if (g && (g >= ch->wmax / 4 || ch->win < ALK_WIN_MIN) && !ch->sent_close &&
             !ch->rcvd_close) {
             /* RFC 4254 5.2: uint32 recipient channel, uint32 bytes to add */
             struct wr w = tp_begin(c, 9);

@@ -120,3 +120,28 @@ def test_slow_lossy_path(t):
     print(f"64 MiB download over 100 ms RTT, 1% loss each way: {took:.1f} s "
           f"({harness.size('64M') / took / 1e6:.2f} MB/s); queue stats {pair.queue_stats(pair.b)}")
     pair.unimpair()
+
+
+@harness.timeout(300)
+def test_long_fat_path_grows_windows(t):
+    """100 ms round trip, no loss: a stream's window grows past its first
+    2 MiB (which would hold it near 20 MB/s) on whichever end receives, and
+    the data stays byte-exact both ways."""
+    pair = netns.NetPair(t.workdir)
+    tun = Tunnel(t, pair, "-v")
+    pair.impair(50, 0)
+    c0, s0 = len(tun.client.stderr_text()), len(tun.server.stderr_text())
+    ok, line = tun.blast("D", harness.size("48M"), timeout=200)
+    check(ok, f"48 MiB down over 100 ms RTT: {line}")
+    ok, line = tun.blast("U", harness.size("48M"), timeout=200)
+    check(ok, f"48 MiB up over 100 ms RTT: {line}")
+    grown = {}
+    for name, proc, since in (("client", tun.client, c0), ("server", tun.server, s0)):
+        sizes = [int(k) for k in re.findall(r": window (\d+) KiB \(round trip \d+ ms\)",
+                                            proc.stderr_text()[since:])]
+        check(sizes and max(sizes) >= 4096, f"the {name} never grew a window: {sizes}\n"
+              + proc.stderr_tail())
+        grown[name] = max(sizes)
+    print(f"windows grew to {grown['client']} KiB (client, receiving the download) and "
+          f"{grown['server']} KiB (server, receiving the upload)")
+    pair.unimpair()
