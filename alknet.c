@@ -107,7 +107,7 @@
 #define ALK_MAX_CHANNELS 65536          /* per connection, client side */
 #define ALK_SOCKS_TIMEOUT_MS 30000      /* SOCKS handshake must finish within this */
 #define ALK_OPEN_TIMEOUT_MS 90000       /* channel open must be answered within this */
-#define ALK_COLD_MS 1000                /* a stream idle this long is polled less often... */
+#define ALK_COLD_MS 100                 /* a stream idle this long is polled less often... */
 #define ALK_COLD_GAP_MS 4               /* ... at least every 4 ms (+1 ms per 256 such) */
 #define ALK_CONNECT_TIMEOUT_MS 15000
 #define ALK_HANDSHAKE_TIMEOUT_MS 30000

@@ -753,10 +753,18 @@ class Server:
                 "-a", self.authorized_keys, *self.args]
 
     def start(self, wait=True):
-        self.proc = Proc(self.workdir, self.argv(), name=os.path.basename(self.dir),
-                         env=self.env)
+        proc = Proc(self.workdir, self.argv(), name=os.path.basename(self.dir), env=self.env)
         if not wait:
-            return self.proc
+            self.proc = proc
+            return proc
+        return self.adopt(proc)
+
+    def adopt(self, proc):
+        """Makes proc, an alknet serve started some other way (under a
+        wrapper, in a namespace) with this server's ports and files, this
+        server's process: waits for its ports, then reads its host key and
+        writes known_hosts as start() does."""
+        self.proc = proc
         wait_port(self.port, proc=self.proc)
         if self.tls_port:
             wait_port(self.tls_port, proc=self.proc)

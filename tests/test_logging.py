@@ -97,12 +97,7 @@ def test_syslog(t):
         f.write(SYSLOG_CATCHER)
     proc = t.proc(["unshare", "--mount", "--propagation", "private", "python3", catcher, d,
                    *srv.argv()], name="catcher")
-    harness.wait_port(srv.port, proc=proc)
-    srv.proc = proc
-    with open(srv.host_key + ".pub") as f:
-        srv.host_pub_line = f.read().strip()
-    with open(srv.known_hosts, "w") as f:
-        f.write(srv.known_hosts_line() + "\n")
+    srv.adopt(proc)
     client = t.alknet(srv, key)
     ok, line = t.blast().client("E", "16k", socks=client.socks)
     check(ok, line)

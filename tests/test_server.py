@@ -483,12 +483,7 @@ def test_default_config_file(t):
     proc = t.proc(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                    f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} "
                    f"/etc && exec {ALKNET} serve"], env={"HOME": home}, name="serve")
-    harness.wait_port(srv.port, proc=proc)
-    srv.proc = proc
-    with open(srv.host_key + ".pub") as f:
-        srv.host_pub_line = f.read().strip()
-    with open(srv.known_hosts, "w") as f:
-        f.write(srv.known_hosts_line() + "\n")
+    srv.adopt(proc)
     client = t.alknet(srv, key)
     ok, line = t.blast().client("E", "64k", socks=client.socks)
     check(ok, line)
