@@ -15,8 +15,8 @@ How a page runs (test_page_*, one test per page with runnable blocks):
   (file:line) with its output.  After a block that starts something in the
   background (a line ending in `&`), the session pauses 1 s, as a reader
   would before typing the next command.
-- In a sandbox of its own (`unshare -rnm`: a user, network and mount
-  namespace), so the fixed ports the pages use (2222, 1080, 8080, ...) are
+- In a sandbox of its own (`unshare -nm` as root, else `unshare -rnm`: a
+  network and mount namespace, with a user namespace when not root), so the fixed ports the pages use (2222, 1080, 8080, ...) are
   free, and nothing can leave the machine: the only interface is loopback.
   In there, /etc/hosts maps example.com to 203.0.113.80, an address on the
   sandbox's loopback where a small web server answers with a page titled
@@ -106,9 +106,14 @@ def pages():
 
 # ------------------------------------------------------------------ the sandbox
 
+# root needs no user namespace (and may not make one: a chrooted process
+# cannot); anyone else gets root inside one
+UNSHARE = ["unshare", "-nm"] if os.geteuid() == 0 else ["unshare", "-rnm"]
+
+
 def sandbox_ok():
     try:
-        r = subprocess.run(["unshare", "-rnm", "true"], stdout=subprocess.DEVNULL,
+        r = subprocess.run(UNSHARE + ["true"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -235,7 +240,7 @@ def run_page(t, name, limit=90):
     blocks = runnable(path)
     check(blocks, f"{name} has no `sh run` block")
     if not sandbox_ok():
-        raise harness.Skip("needs `unshare -rnm` (user and network namespaces) and ip(8)")
+        raise harness.Skip(f"needs `{' '.join(UNSHARE)}` (network and mount namespaces) and ip(8)")
     wd = t.path("page")
     out = os.path.join(wd, "out")
     os.makedirs(out)
@@ -244,7 +249,7 @@ def run_page(t, name, limit=90):
         f.write(page_script(wd, path, blocks, out))
     env = {k: v for k, v in os.environ.items()
            if k.lower() not in ("all_proxy", "http_proxy", "https_proxy", "no_proxy")}
-    p = subprocess.Popen(["unshare", "-rnm", "bash", script], cwd=wd, env=env,
+    p = subprocess.Popen(UNSHARE + ["bash", script], cwd=wd, env=env,
                          stdin=subprocess.DEVNULL, stdout=open(os.path.join(out, "session"), "wb"),
                          stderr=subprocess.STDOUT, start_new_session=True)
     t.workdir.on_close(lambda: kill_tree(p.pid))
