@@ -135,6 +135,10 @@ def test_long_fat_path_grows_windows(t):
     check(ok, f"48 MiB down over 100 ms RTT: {line}")
     ok, line = tun.blast("U", harness.size("48M"), timeout=200)
     check(ok, f"48 MiB up over 100 ms RTT: {line}")
+    if "valgrind" in harness.ALKNET:
+        # a few MB/s under valgrind never fill even the first window
+        print("under valgrind: byte-exact both ways; window growth not expected")
+        return
     grown = {}
     for name, proc, since in (("client", tun.client, c0), ("server", tun.server, s0)):
         sizes = [int(k) for k in re.findall(r": window (\d+) KiB \(round trip \d+ ms\)",
