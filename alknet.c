@@ -1873,6 +1873,17 @@ static void poly_26_final(struct poly26 *st, uint8_t tag[16], const uint8_t key[
     wipe(st, sizeof *st);
 }
 
+/* The final partial block of an n-byte message, 0x01 appended and zeros
+ * after it (without 2^128), into last; 0 when there is none. */
+static int poly_tail(uint8_t last[16], const uint8_t *m, size_t n)
+{
+    if (n % 16 == 0) return 0;
+    memset(last, 0, 16);
+    memcpy(last, m + n - n % 16, n % 16);
+    last[n % 16] = 1;
+    return 1;
+}
+
 /* Poly1305 with 26-bit limbs (for CPUs without a 64x64->128 multiply). */
 static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t key[32])
 {
@@ -1880,13 +1891,7 @@ static ALK_UNUSED void poly_26(uint8_t tag[16], const uint8_t *m, size_t n, cons
     uint8_t last[16];
     poly_26_init(&st, key);
     poly_26_blocks(&st, m, n / 16, 1u << 24);
-    if (n % 16) { /* final partial block: append 0x01, pad with zeros */
-        memset(last, 0, 16);
-        memcpy(last, m + n - n % 16, n % 16);
-        last[n % 16] = 1;
-        poly_26_blocks(&st, last, 1, 0);
-        wipe(last, sizeof last);
-    }
+    if (poly_tail(last, m, n)) poly_26_blocks(&st, last, 1, 0), wipe(last, sizeof last);
     poly_26_final(&st, tag, key);
 }
 
@@ -2002,13 +2007,7 @@ static void poly_44(uint8_t tag[16], const uint8_t *m, size_t n, const uint8_t k
     uint8_t last[16];
     poly_44_init(&st, key);
     poly_44_blocks(&st, m, n / 16, (uint64_t)1 << 40);
-    if (n % 16) {
-        memset(last, 0, 16);
-        memcpy(last, m + n - n % 16, n % 16);
-        last[n % 16] = 1;
-        poly_44_blocks(&st, last, 1, 0);
-        wipe(last, sizeof last);
-    }
+    if (poly_tail(last, m, n)) poly_44_blocks(&st, last, 1, 0), wipe(last, sizeof last);
     poly_44_final(&st, tag, key);
 }
 #endif
