@@ -16,7 +16,8 @@ How a page runs (test_page_*, one test per page with runnable blocks):
   background (a line ending in `&`), the session pauses 1 s, as a reader
   would before typing the next command.
 - In a sandbox of its own (`unshare -nm` as root, else `unshare -rnm`: a
-  network and mount namespace, with a user namespace when not root), so the fixed ports the pages use (2222, 1080, 8080, ...) are
+  network and mount namespace, with a user namespace when not root), so
+  the fixed ports the pages use (2222, 1080, 8080, ...) are
   free, and nothing can leave the machine: the only interface is loopback.
   In there, /etc/hosts maps example.com to 203.0.113.80, an address on the
   sandbox's loopback where a small web server answers with a page titled
