@@ -5967,7 +5967,6 @@ static void tls_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
     };
     uint16_t mine[ARRAY_LEN(suites)];
     size_t n = 0;
-    if (!ci.chacha) ci_init();                       /* a test that never ran alk_main() */
     for (size_t i = 0; i < ARRAY_LEN(suites); i++) { /* the fast one for this CPU first */
         size_t j = ci.aes_hw ? i : (i + 2) % ARRAY_LEN(suites);
         if ((ecdsa && j % 2 == 0) || (rsa && j % 2 == 1)) mine[n++] = suites[j];
