@@ -9728,7 +9728,9 @@ static void ev_build(void)
     evp.n = 0;
     evp.wake = 0;
     ev.now = now_ms();
-    evp.full = evp.idle || ev.now - evp.full_at >= ALK_COLD_GAP_MS + (int64_t)(evp.ncold / 256);
+    /* the longest a cold stream waits, from the last full pass's count */
+    int64_t next_full = evp.full_at + ALK_COLD_GAP_MS + (int64_t)(evp.ncold / 256);
+    evp.full = evp.idle || ev.now >= next_full;
     if (evp.full) evp.full_at = ev.now, evp.ncold = 0;
     ev_add(ev.sig[0], POLLIN, K_SIG, NULL);
     win_held = 0;
@@ -9847,7 +9849,7 @@ static void ev_build(void)
         else
             ev_add(l->fd, POLLIN, K_LSN, l);
     }
-    if (!evp.full) ev_deadline(evp.full_at + ALK_COLD_GAP_MS + (int64_t)(evp.ncold / 256));
+    if (!evp.full) ev_deadline(next_full);
 }
 
 static void ev_dispatch(void)
