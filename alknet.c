@@ -875,15 +875,6 @@ static ALK_PRINTF(1, 2) void say(const char *fmt, ...)
         fmt_to(stderr, "alknet: %s\n", msg);
 }
 
-/* snprintf for messages, where cutting an over-long text short is fine. */
-static ALK_PRINTF(3, 4) void strfmt(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_v(dst, cap, fmt, ap);
-    va_end(ap);
-}
-
 /* ==================== SECTION 5: Ed25519, Poly1305 (ed_ poly_) ==================== */
 
 /*
@@ -3347,7 +3338,7 @@ static int key_save(const char *path, const struct key *k, char *err, size_t err
     tl += (size_t)fmt_s(text + tl, sizeof text - tl, "%s\n", pem_end);
     wipe(b64, sizeof b64);
     char pubpath[PATH_MAX], line[512];
-    strfmt(pubpath, sizeof pubpath, "%s.pub", path);
+    fmt_s(pubpath, sizeof pubpath, "%s.pub", path);
     key_pub_line(k, line, sizeof line - 1);
     strcat(line, "\n");
     int rc = file_create(path, text, tl, 0600, err, errcap);
@@ -3958,7 +3949,7 @@ static const struct pol_def {
     {0, 8, {0xff}, "ff00::/8", "a multicast address"},
 };
 
-/* strfmt() into dst, then return rc: "return pol_say(-1, err, errcap, ...);". */
+/* fmt_s() into dst, then return rc: "return pol_say(-1, err, errcap, ...);". */
 static ALK_PRINTF(4, 5) int pol_say(int rc, char *dst, size_t cap, const char *fmt, ...)
 {
     va_list ap;
@@ -4015,15 +4006,15 @@ static void pol_ip_text(const struct pol_ip *ip, char *out, size_t cap)
     char a[INET6_ADDRSTRLEN] = "?", b[INET_ADDRSTRLEN] = "?";
     if (ip->fam4) {
         net_ntop(AF_INET, ip->v4, a, sizeof a);
-        strfmt(out, cap, "%s", a);
+        fmt_s(out, cap, "%s", a);
         return;
     }
     net_ntop(AF_INET6, ip->v6, a, sizeof a);
     if (ip->has4 && memcmp(ip->v6, pol_pfx_mapped, 12) != 0) {
         net_ntop(AF_INET, ip->v4, b, sizeof b);
-        strfmt(out, cap, "%s (IPv4 %s)", a, b);
+        fmt_s(out, cap, "%s (IPv4 %s)", a, b);
     } else {
-        strfmt(out, cap, "%s", a);
+        fmt_s(out, cap, "%s", a);
     }
 }
 
@@ -4068,14 +4059,14 @@ static int pol_cidr(const char *s, uint8_t a[16], uint8_t *bits, int *v4, char *
     const char *slash = strchr(s, '/');
     size_t n = slash ? (size_t)(slash - s) : strlen(s);
     if (n == 0 || n >= sizeof buf) {
-        strfmt(err, errcap, "%s is not an IP address", log_esc(s, strlen(s)));
+        fmt_s(err, errcap, "%s is not an IP address", log_esc(s, strlen(s)));
         return -1;
     }
     memcpy(buf, s, n);
     buf[n] = 0;
     int fam = pol_literal(buf, a);
     if (fam == 0) {
-        strfmt(err, errcap, "%s is not an IP address", log_esc(buf, n));
+        fmt_s(err, errcap, "%s is not an IP address", log_esc(buf, n));
         return -1;
     }
     unsigned max = fam == 4 ? 32 : 128, b = max;
@@ -4085,8 +4076,8 @@ static int pol_cidr(const char *s, uint8_t a[16], uint8_t *bits, int *v4, char *
         for (i = 0, b = 0; i < dn && i < 3 && d[i] >= '0' && d[i] <= '9'; i++)
             b = b * 10 + (unsigned)(d[i] - '0');
         if (dn == 0 || i != dn || b > max) {
-            strfmt(err, errcap, "bad prefix length /%s (0-%u for %s)", log_esc(d, dn), max,
-                   fam == 4 ? "IPv4" : "IPv6");
+            fmt_s(err, errcap, "bad prefix length /%s (0-%u for %s)", log_esc(d, dn), max,
+                  fam == 4 ? "IPv4" : "IPv6");
             return -1;
         }
     }
@@ -4098,8 +4089,8 @@ static int pol_cidr(const char *s, uint8_t a[16], uint8_t *bits, int *v4, char *
             for (unsigned j = b; j < max; j++)
                 net[j / 8] = (uint8_t)(net[j / 8] & ~(0x80u >> (j % 8)));
             net_ntop(fam == 4 ? AF_INET : AF_INET6, net, t, sizeof t);
-            strfmt(err, errcap, "%s has bits set after the prefix (the network is %s/%u)",
-                   log_esc(s, strlen(s)), t, b);
+            fmt_s(err, errcap, "%s has bits set after the prefix (the network is %s/%u)",
+                  log_esc(s, strlen(s)), t, b);
             return -1;
         }
     }
@@ -4127,12 +4118,12 @@ static int pol_ports(char *s, uint16_t *lo, uint16_t *hi, char *err, size_t errc
     if (dash) *dash = 0;
     if (net_port(s, &a) != 0 || (dash && net_port(dash + 1, &b) != 0)) {
         if (dash) *dash = '-';
-        strfmt(err, errcap, "bad port %s (write N, N-M or *)", log_esc(s, strlen(s)));
+        fmt_s(err, errcap, "bad port %s (write N, N-M or *)", log_esc(s, strlen(s)));
         return -1;
     }
     if (!dash) b = a;
     if (a > b) {
-        strfmt(err, errcap, "port range %u-%u is backwards", a, b);
+        fmt_s(err, errcap, "port range %u-%u is backwards", a, b);
         return -1;
     }
     *lo = (uint16_t)a, *hi = (uint16_t)b;
@@ -4152,31 +4143,31 @@ static int pol_name_pattern(struct pol_rule *r, const char *t, char *err, size_t
             other = 1;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '.' || c == '_' || c == '*' || c == '?')) {
-            strfmt(err, errcap, "bad character '%s' in host pattern %s", log_esc(&t[i], 1),
-                   log_esc(t, n));
+            fmt_s(err, errcap, "bad character '%s' in host pattern %s", log_esc(&t[i], 1),
+                  log_esc(t, n));
             return -1;
         }
     }
     if (!other && digit) {
         if (strchr(t, '*') || strchr(t, '?'))
-            strfmt(err, errcap,
-                   "%s looks like an address pattern, but name patterns only match the name a "
-                   "client sends: write a CIDR such as 192.0.2.0/24",
-                   t);
+            fmt_s(err, errcap,
+                  "%s looks like an address pattern, but name patterns only match the name a "
+                  "client sends: write a CIDR such as 192.0.2.0/24",
+                  t);
         else
-            strfmt(err, errcap, "%s is not a valid IPv4 address", t);
+            fmt_s(err, errcap, "%s is not a valid IPv4 address", t);
         return -1;
     }
     if (n > 253) {
-        strfmt(err, errcap, "host pattern longer than 253 characters");
+        fmt_s(err, errcap, "host pattern longer than 253 characters");
         return -1;
     }
     size_t stars = 0;
     for (size_t i = 0; i < n; i++)
         stars += t[i] == '*';
     if (stars > POL_STARS_MAX) {
-        strfmt(err, errcap, "more than %d * in host pattern %s (matching would be slow)",
-               POL_STARS_MAX, t);
+        fmt_s(err, errcap, "more than %d * in host pattern %s (matching would be slow)",
+              POL_STARS_MAX, t);
         return -1;
     }
     r->kind = POL_NAME;
@@ -4192,7 +4183,7 @@ static int pol_addr_target(struct pol_rule *r, const char *t, int bracketed, cha
     int v4 = 0;
     if (pol_cidr(t, r->a, &r->bits, &v4, err, errcap) != 0) return -1;
     if (v4 && bracketed) {
-        strfmt(err, errcap, "brackets are only for IPv6 addresses: write %s", t);
+        fmt_s(err, errcap, "brackets are only for IPv6 addresses: write %s", t);
         return -1;
     }
     r->kind = v4 ? POL_V4 : POL_V6;
@@ -4236,7 +4227,7 @@ static int pol_parse(struct pol_rule *r, const char *text, char *err, size_t err
         if (c1 && strchr(c1 + 1, ':')) { /* several colons: a bare IPv6 target, no port */
             if (pol_addr_target(r, buf, 0, err, errcap) == 0) return 0;
             size_t k = strlen(err);
-            strfmt(err + k, errcap - k, " (an IPv6 rule with a port is written [ADDRESS]:PORT)");
+            fmt_s(err + k, errcap - k, " (an IPv6 rule with a port is written [ADDRESS]:PORT)");
             return -1;
         }
         if (c1) *c1 = 0, ports = c1 + 1;
@@ -4271,7 +4262,7 @@ static const char *pol_add(struct pol *p, int allow, const char *text)
     if (pol_parse(&r, text, err, sizeof err) != 0) return err;
     if (p->n >= POL_RULES_MAX) {
         free(r.pat);
-        strfmt(err, sizeof err, "too many rules (at most %d)", POL_RULES_MAX);
+        fmt_s(err, sizeof err, "too many rules (at most %d)", POL_RULES_MAX);
         return err;
     }
     p->r = xrealloc(p->r, (p->n + 1) * sizeof *p->r);
@@ -4297,22 +4288,22 @@ static void pol_rule_text(const struct pol_rule *r, char *out, size_t cap)
         int v4 = r->kind == POL_V4;
         net_ntop(v4 ? AF_INET : AF_INET6, r->a, a, sizeof a);
         if (r->bits == (v4 ? 32 : 128))
-            strfmt(t, sizeof t, "%s", a);
+            fmt_s(t, sizeof t, "%s", a);
         else
-            strfmt(t, sizeof t, "%s/%u", a, r->bits);
+            fmt_s(t, sizeof t, "%s/%u", a, r->bits);
     }
     if (r->lo != 0 || r->hi != 65535) {
         if (r->lo == r->hi)
-            strfmt(ps, sizeof ps, ":%u", r->lo);
+            fmt_s(ps, sizeof ps, ":%u", r->lo);
         else
-            strfmt(ps, sizeof ps, ":%u-%u", r->lo, r->hi);
+            fmt_s(ps, sizeof ps, ":%u-%u", r->lo, r->hi);
     }
     if (r->kind == POL_NAME)
-        strfmt(out, cap, "%s%s", r->pat, ps);
+        fmt_s(out, cap, "%s%s", r->pat, ps);
     else if (r->kind == POL_V6 && ps[0])
-        strfmt(out, cap, "[%s]%s", t, ps);
+        fmt_s(out, cap, "[%s]%s", t, ps);
     else
-        strfmt(out, cap, "%s%s", t, ps);
+        fmt_s(out, cap, "%s%s", t, ps);
 }
 
 /* The verdict of rule r, with its sentence. */
@@ -4320,8 +4311,8 @@ static int pol_verdict(const struct pol_rule *r, char *why, size_t whycap)
 {
     char t[POL_TEXT_MAX + 16];
     pol_rule_text(r, t, sizeof t);
-    strfmt(why, whycap, "%s by --%s %s", r->allow ? "allowed" : "denied",
-           r->allow ? "allow" : "deny", t);
+    fmt_s(why, whycap, "%s by --%s %s", r->allow ? "allowed" : "denied",
+          r->allow ? "allow" : "deny", t);
     return r->allow;
 }
 
@@ -4333,12 +4324,12 @@ static int pol_default(const struct pol_ip *ip, char *why, size_t whycap)
         if (pol_hit_addr(d->v4 ? POL_V4 : POL_V6, d->a, d->bits, ip)) {
             char t[INET6_ADDRSTRLEN + 32];
             pol_ip_text(ip, t, sizeof t);
-            strfmt(why, whycap, "%s is %s, denied by default (allow it with --allow %s)", t,
-                   d->what, d->allow);
+            fmt_s(why, whycap, "%s is %s, denied by default (allow it with --allow %s)", t, d->what,
+                  d->allow);
             return 0;
         }
     }
-    strfmt(why, whycap, "allowed by default");
+    fmt_s(why, whycap, "allowed by default");
     return 1;
 }
 
@@ -4416,12 +4407,12 @@ static int pol_check_name(const struct pol *p, const char *name, unsigned port, 
             (r->kind == POL_NAME && lname[0] && kh_glob(r->pat, strlen(r->pat), lname)))
             return pol_verdict(r, why, whycap);
         if ((r->kind == POL_V4 || r->kind == POL_V6) && !reserved) {
-            strfmt(why, whycap, "the address decides");
+            fmt_s(why, whycap, "the address decides");
             return -1;
         }
     }
     if (reserved) return pol_say(1, why, whycap, "allowed by default (served by alknet itself)");
-    strfmt(why, whycap, "the address decides");
+    fmt_s(why, whycap, "the address decides");
     return -1;
 }
 
@@ -4651,7 +4642,7 @@ static const char *ak_from(struct ak_entry *e, const char *v, char *err, size_t 
             int v4;
             char why[200];
             if (pol_cidr(pat + (body - p), a, &bits, &v4, why, sizeof why) != 0) {
-                strfmt(err, errcap, "from=: %s", why);
+                fmt_s(err, errcap, "from=: %s", why);
                 return err;
             }
         }
@@ -4753,7 +4744,7 @@ static int ak_options(struct ak_ctx *cx, const char *s, size_t n, struct ak_entr
             break;
         }
         if (why) {
-            if (why != err) strfmt(err, errcap, "%s", why);
+            if (why != err) fmt_s(err, errcap, "%s", why);
             return -1;
         }
         if (j == n) break;
@@ -4808,15 +4799,15 @@ static void ak_line(struct ak_ctx *cx, const char *s)
         const char *key = on == (size_t)-1 ? "" : skip_ws(s + on);
         int other = 0;      /* a key of another type after the options */
         if (ak_keyish(s)) { /* an ssh-ed25519 line without options */
-            strfmt(err, sizeof err, "cannot decode the key");
+            fmt_s(err, sizeof err, "cannot decode the key");
         } else if (on == (size_t)-1) {
-            strfmt(err, sizeof err, "missing end quote in the options");
+            fmt_s(err, sizeof err, "missing end quote in the options");
         } else if (!*key) {
-            strfmt(err, sizeof err, "no key after the options");
+            fmt_s(err, sizeof err, "no key after the options");
         } else if (ak_options(cx, s, on, &e, &ca, &ign, err, sizeof err) == 0) {
             rc = key_parse_pub(key, &e.k);
             other = rc == 1 || (rc < 0 && ak_keyish(key) && !ak_is_ed(key));
-            if (rc < 0) strfmt(err, sizeof err, "cannot decode the key");
+            if (rc < 0) fmt_s(err, sizeof err, "cannot decode the key");
         }
         if (ca && (rc == 0 || other))
             ak_warn(cx, "%s:%d: cert-authority line skipped (alknet does not use certificates)",
@@ -4867,7 +4858,7 @@ static int ak_parse(const char *text, const char *path, struct ak *out)
     }
     if (cx.dropped) {
         char msg[128];
-        strfmt(msg, sizeof msg, "%s: %zu more warnings not shown", cx.path, cx.dropped);
+        fmt_s(msg, sizeof msg, "%s: %zu more warnings not shown", cx.path, cx.dropped);
         ak_push_warn(out, msg);
     }
     free(buf);
@@ -5767,8 +5758,8 @@ static int tls_load_server(const char *cert, const char *key, char *err, size_t 
         }
     if (k > 0) pem_free(o, k);
     if (!tlsc.nchain) {
-        strfmt(err, cap, "%s: %s", cert,
-               k < 0 ? "not a PEM file" : "no certificate in it (PEM, BEGIN CERTIFICATE)");
+        fmt_s(err, cap, "%s: %s", cert,
+              k < 0 ? "not a PEM file" : "no certificate in it (PEM, BEGIN CERTIFICATE)");
         return -1;
     }
     text = file_read(key, 1u << 20, &n, err, cap);
@@ -5809,10 +5800,10 @@ static int tls_load_server(const char *cert, const char *key, char *err, size_t 
     }
     if (k > 0) pem_free(o, k);
     if (rc < 0)
-        strfmt(err, cap,
-               "%s: no RSA or EC private key in it (PEM: PRIVATE KEY, RSA PRIVATE KEY "
-               "or EC PRIVATE KEY, unencrypted)",
-               key);
+        fmt_s(err, cap,
+              "%s: no RSA or EC private key in it (PEM: PRIVATE KEY, RSA PRIVATE KEY "
+              "or EC PRIVATE KEY, unencrypted)",
+              key);
     return rc;
 }
 
@@ -5822,14 +5813,14 @@ static int tls_make_server(const char *cn, char *err, size_t cap)
     static uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE], pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
     br_ec_public_key pk;
     if (x509_ec_keygen(&tlsc.ec, skbuf, &pk, pkbuf) != 0) {
-        strfmt(err, cap, "cannot make a TLS key");
+        fmt_s(err, cap, "cannot make a TLS key");
         return -1;
     }
     uint8_t *der = xmalloc(X509_CERT_MAX);
     size_t n = x509_selfsigned(der, X509_CERT_MAX, &tlsc.ec, &pk, cn, time(NULL));
     if (!n) {
         free(der);
-        strfmt(err, cap, "cannot make a TLS certificate for %s", cn);
+        fmt_s(err, cap, "cannot make a TLS certificate for %s", cn);
         return -1;
     }
     tlsc.chain = xcalloc(1, sizeof *tlsc.chain);
@@ -5856,7 +5847,7 @@ static int tls_load_ca(const char *path, char *err, size_t cap)
     int k = pem_read(text, n, &o);
     free(text);
     if (k <= 0) {
-        strfmt(err, cap, "%s: %s", path, k < 0 ? "not a PEM file" : "no certificate in it (PEM)");
+        fmt_s(err, cap, "%s: %s", path, k < 0 ? "not a PEM file" : "no certificate in it (PEM)");
         return -1;
     }
     tlsc.ta = xcalloc((size_t)k, sizeof *tlsc.ta);
@@ -5888,7 +5879,7 @@ static int tls_load_ca(const char *path, char *err, size_t cap)
     }
     pem_free(o, k);
     if (!tlsc.nta) {
-        strfmt(err, cap, "%s: no usable CA certificate in it", path);
+        fmt_s(err, cap, "%s: no usable CA certificate in it", path);
         return -1;
     }
     return 0;
@@ -6068,14 +6059,14 @@ static int tls_why(const struct tls *t, const char *peer, char *why, size_t cap)
 {
     int e = br_ssl_engine_last_error(t->eng);
     if (t->x.pin_failed) {
-        strfmt(why, cap, "the TLS certificate of %s does not have the key --tls-pin names", peer);
+        fmt_s(why, cap, "the TLS certificate of %s does not have the key --tls-pin names", peer);
         return 1;
     }
     if (t->alpn_failed) {
-        strfmt(why, cap,
-               "%s did not agree to TLS ALPN \"%s\": not an alknet --tls-listen port, or "
-               "one with another --alpn",
-               peer, tlsc.alpn);
+        fmt_s(why, cap,
+              "%s did not agree to TLS ALPN \"%s\": not an alknet --tls-listen port, or "
+              "one with another --alpn",
+              peer, tlsc.alpn);
         return 0;
     }
     if (e >= BR_ERR_X509_OK && e < BR_ERR_RECV_FATAL_ALERT && t->client) {
@@ -6083,25 +6074,23 @@ static int tls_why(const struct tls *t, const char *peer, char *why, size_t cap)
                            : e == BR_ERR_X509_BAD_SERVER_NAME ? "issued for another name (--sni)"
                            : e == BR_ERR_X509_NOT_TRUSTED     ? "not signed by a CA in --tls-ca"
                                                               : "not valid";
-        strfmt(why, cap, "the TLS certificate of %s is %s (BearSSL X.509 error %d)", peer, what, e);
+        fmt_s(why, cap, "the TLS certificate of %s is %s (BearSSL X.509 error %d)", peer, what, e);
         return 1;
     }
     if (t->io_err)
-        strfmt(why, cap, "connection to %s: %s", peer, strerror(t->io_err));
+        fmt_s(why, cap, "connection to %s: %s", peer, strerror(t->io_err));
     else if (e == BR_ERR_OK)
-        strfmt(why, cap, "connection closed by %s", peer);
+        fmt_s(why, cap, "connection closed by %s", peer);
     else if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
-        strfmt(why, cap, "%s ended TLS with alert %d%s", peer, e - BR_ERR_RECV_FATAL_ALERT,
-               e - BR_ERR_RECV_FATAL_ALERT == 120 ? " (no application protocol: another --alpn?)"
-                                                  : "");
+        fmt_s(why, cap, "%s ended TLS with alert %d%s", peer, e - BR_ERR_RECV_FATAL_ALERT,
+              e - BR_ERR_RECV_FATAL_ALERT == 120 ? " (no application protocol: another --alpn?)"
+                                                 : "");
     else if (e >= BR_ERR_SEND_FATAL_ALERT)
-        strfmt(why, cap, "TLS with %s failed (we sent alert %d)", peer,
-               e - BR_ERR_SEND_FATAL_ALERT);
+        fmt_s(why, cap, "TLS with %s failed (we sent alert %d)", peer, e - BR_ERR_SEND_FATAL_ALERT);
     else if (e == BR_ERR_UNSUPPORTED_VERSION || e == BR_ERR_BAD_VERSION || e == BR_ERR_BAD_LENGTH)
-        strfmt(why, cap, "%s does not speak TLS 1.2 (BearSSL error %d): is it a TLS port?", peer,
-               e);
+        fmt_s(why, cap, "%s does not speak TLS 1.2 (BearSSL error %d): is it a TLS port?", peer, e);
     else
-        strfmt(why, cap, "TLS with %s failed (BearSSL error %d)", peer, e);
+        fmt_s(why, cap, "TLS with %s failed (BearSSL error %d)", peer, e);
     return 0;
 }
 
@@ -6472,7 +6461,7 @@ static int px_fail(struct px *p, const char *fmt, ...)
     va_start(ap, fmt);
     fmt_v(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    strfmt(p->why, sizeof p->why, "proxy %s: %s", p->cfg->shown, tmp);
+    fmt_s(p->why, sizeof p->why, "proxy %s: %s", p->cfg->shown, tmp);
     return -1;
 }
 
@@ -6797,8 +6786,8 @@ static void tp_end(struct ssh *c, struct wr *w)
         /* a packet that did not fit its reservation: a bug, never silent */
         if (!c->err) {
             c->err = -E_LIMIT;
-            strfmt(c->why, sizeof c->why, "internal error: message %u did not fit its buffer",
-                   w->len ? w->p[0] : 0);
+            fmt_s(c->why, sizeof c->why, "internal error: message %u did not fit its buffer",
+                  w->len ? w->p[0] : 0);
         }
         return;
     }
@@ -6813,7 +6802,7 @@ static void tp_end(struct ssh *c, struct wr *w)
             buf_append(&c->defer, w->p, w->len);
         } else if (!c->err) {
             c->err = -E_LIMIT;
-            strfmt(c->why, sizeof c->why, "too much to send during a key exchange");
+            fmt_s(c->why, sizeof c->why, "too much to send during a key exchange");
         }
         return;
     }
@@ -6914,7 +6903,7 @@ static int tp_flush(struct ssh *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (!c->err) {
             c->err = -E_IO;
-            strfmt(c->why, sizeof c->why, "write: %s", strerror(errno));
+            fmt_s(c->why, sizeof c->why, "write: %s", strerror(errno));
         }
         c->out.len = 0;
         return -1;
@@ -7346,10 +7335,10 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
         while (pn > 0 && pin[pn - 1] == '=')
             pn--;
         if (pn != strlen(fp + 7) || memcmp(pin, fp + 7, pn) != 0) {
-            strfmt(c->why, sizeof c->why,
-                   "host key of %s is %s, which does not match --host-key %s: the server "
-                   "changed its key or someone is in the way; refusing to connect",
-                   name, fp, c->pin);
+            fmt_s(c->why, sizeof c->why,
+                  "host key of %s is %s, which does not match --host-key %s: the server "
+                  "changed its key or someone is in the way; refusing to connect",
+                  name, fp, c->pin);
             return -E_HOSTKEY;
         }
         if (!c->accept_new) return 0;
@@ -7363,7 +7352,7 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
     }
     if (r < 0) {
         if (pinned) return 0;
-        strfmt(c->why, sizeof c->why, "cannot read known hosts file %s", file);
+        fmt_s(c->why, sizeof c->why, "cannot read known hosts file %s", file);
         return -E_HOSTKEY;
     }
     if (r == KH_OK) {
@@ -7371,7 +7360,7 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
         return 0;
     }
     if (r == KH_REVOKED) {
-        strfmt(c->why, sizeof c->why, "host key %s of %s is marked @revoked in %s", fp, name, file);
+        fmt_s(c->why, sizeof c->why, "host key %s of %s is marked @revoked in %s", fp, name, file);
         return -E_HOSTKEY;
     }
     if (r == KH_CHANGED && pinned) {
@@ -7390,23 +7379,23 @@ static int hk_verify(struct ssh *c, const uint8_t hk[32])
             "  ssh-keygen -R '%s' -f %s\n"
             "and connect again with --accept-new, or pin the new key with --host-key.",
             name, fp, where, name, file);
-        strfmt(c->why, sizeof c->why, "host key of %s changed (now %s; on record at %s)", name, fp,
-               where);
+        fmt_s(c->why, sizeof c->why, "host key of %s changed (now %s; on record at %s)", name, fp,
+              where);
         return -E_HOSTKEY;
     }
     if (c->accept_new) {
         if (kh_add(c->known_hosts, c->host, c->port, hk, err, sizeof err) != 0) {
-            strfmt(c->why, sizeof c->why, "%s", err);
+            fmt_s(c->why, sizeof c->why, "%s", err);
             return -E_HOSTKEY;
         }
         LOG(L_INFO, c->id, "added host key %s of %s to %s", fp, name, c->known_hosts);
         return 0;
     }
-    strfmt(c->why, sizeof c->why,
-           "host key of %s is not known: it is %s. Check it with the server's owner (on the "
-           "server: ssh-keygen -lf on its host key), then connect with --host-key %s, or with "
-           "--accept-new to record it in %s",
-           name, fp, fp, c->known_hosts);
+    fmt_s(c->why, sizeof c->why,
+          "host key of %s is not known: it is %s. Check it with the server's owner (on the "
+          "server: ssh-keygen -lf on its host key), then connect with --host-key %s, or with "
+          "--accept-new to record it in %s",
+          name, fp, fp, c->known_hosts);
     return -E_HOSTKEY;
 }
 
@@ -7647,10 +7636,10 @@ static int ua_on_msg(struct ssh *c, uint8_t t, struct rd *r)
         if (!rd_end(r)) return -E_PROTO;
         char fp[KEY_FP_LEN];
         key_fp(c->ident->pk, fp);
-        strfmt(c->why, sizeof c->why,
-               "%s refused key %s for user '%s'%s (it accepts: %s); add the public key to "
-               "that user's authorized_keys on the server (alknet pubkey prints it)",
-               c->peer, fp, c->user, partial ? " as only a partial success" : "", log_str(m));
+        fmt_s(c->why, sizeof c->why,
+              "%s refused key %s for user '%s'%s (it accepts: %s); add the public key to "
+              "that user's authorized_keys on the server (alknet pubkey prints it)",
+              c->peer, fp, c->user, partial ? " as only a partial success" : "", log_str(m));
         c->err = -E_AUTH;
         return -E_AUTH;
     }
@@ -8017,16 +8006,16 @@ static void rs_why(const struct rs *q, char *out, size_t cap)
 {
     switch (q->result) {
     case RS_NXDOMAIN:
-        strfmt(out, cap, "cannot resolve %s: Name or service not known", q->name);
+        fmt_s(out, cap, "cannot resolve %s: Name or service not known", q->name);
         break;
     case RS_NOADDR:
-        strfmt(out, cap, "cannot resolve %s: no address for that name", q->name);
+        fmt_s(out, cap, "cannot resolve %s: no address for that name", q->name);
         break;
     case RS_TIMEOUT:
-        strfmt(out, cap, "cannot resolve %s: no answer from the name servers", q->name);
+        fmt_s(out, cap, "cannot resolve %s: no answer from the name servers", q->name);
         break;
     default:
-        strfmt(out, cap, "cannot resolve %s: name server failure", q->name);
+        fmt_s(out, cap, "cannot resolve %s: name server failure", q->name);
         break;
     }
 }
@@ -8504,8 +8493,8 @@ static void ch_dest_next(struct chan *ch)
             }
             d->err = errno;
         }
-        strfmt(why, sizeof why, "outbound proxy %s: %s", dst_outbound->shown,
-               strerror(d->err ? d->err : ETIMEDOUT));
+        fmt_s(why, sizeof why, "outbound proxy %s: %s", dst_outbound->shown,
+              strerror(d->err ? d->err : ETIMEDOUT));
         ch_refuse(ch, OPEN_CONNECT_FAILED, why);
         return;
     }
@@ -8531,7 +8520,7 @@ static void ch_dest_next(struct chan *ch)
     }
     /* strerror's words ("Connection refused", "No route to host", ...) are
      * what the client maps to SOCKS replies */
-    strfmt(why, sizeof why, "%s", strerror(d->err ? d->err : ETIMEDOUT));
+    fmt_s(why, sizeof why, "%s", strerror(d->err ? d->err : ETIMEDOUT));
     if (net_out_of_fds(d->err)) {
         ch_refuse(ch, OPEN_NO_RESOURCE, why);
         return;
@@ -8622,8 +8611,8 @@ static void ch_dest_step(struct chan *ch)
         ch_dest_next(ch);
     } else if (ch->st == CH_3_PROXY && ev.now >= ch->deadline) {
         char why[400];
-        strfmt(why, sizeof why, "outbound proxy %s: no answer within %d s (timed out)",
-               dst_outbound->shown, ALK_CONNECT_TIMEOUT_MS / 1000);
+        fmt_s(why, sizeof why, "outbound proxy %s: no answer within %d s (timed out)",
+              dst_outbound->shown, ALK_CONNECT_TIMEOUT_MS / 1000);
         ch_refuse(ch, OPEN_CONNECT_FAILED, why);
     }
 }
@@ -10201,7 +10190,7 @@ static void cl_unreachable(const char *why)
 {
     if (cl.lost && cl_may_reconnect()) {
         char b[400];
-        strfmt(b, sizeof b, "reconnection attempt %u failed: %s", cl.attempt, why);
+        fmt_s(b, sizeof b, "reconnection attempt %u failed: %s", cl.attempt, why);
         cl_retry_later(b);
         return;
     }
@@ -10223,11 +10212,11 @@ static void cl_connect_next(void)
     }
     char why[600];
     if (cfg.proxy)
-        strfmt(why, sizeof why, "cannot connect to the proxy %s (for %s): %s", cl.pxc.shown,
-               cl.target, cl.cerr[0] ? cl.cerr : "no address");
+        fmt_s(why, sizeof why, "cannot connect to the proxy %s (for %s): %s", cl.pxc.shown,
+              cl.target, cl.cerr[0] ? cl.cerr : "no address");
     else
-        strfmt(why, sizeof why, "cannot connect to %s: %s", cl.target,
-               cl.cerr[0] ? cl.cerr : "no address");
+        fmt_s(why, sizeof why, "cannot connect to %s: %s", cl.target,
+              cl.cerr[0] ? cl.cerr : "no address");
     cl_unreachable(why);
 }
 
@@ -10261,7 +10250,7 @@ static void cl_resolve_step(void)
         rs_why(q, why, sizeof why);
         if (!cl.addrs.n || !cl.lost) {
             rs_free(q), free(q), cl.rs = NULL;
-            if (cfg.proxy) strfmt(why + strlen(why), sizeof why - strlen(why), " (the proxy)");
+            if (cfg.proxy) fmt_s(why + strlen(why), sizeof why - strlen(why), " (the proxy)");
             cl_unreachable(why);
             return;
         }
@@ -10366,7 +10355,7 @@ static void cl_conn_ready(void)
         if (r == 0) return;
         if (r < 0) {
             char why[600];
-            strfmt(why, sizeof why, "cannot reach %s: %s", cl.target, cl.px->why);
+            fmt_s(why, sizeof why, "cannot reach %s: %s", cl.target, cl.px->why);
             cl_drop_connect();
             cl_unreachable(why);
             return;
@@ -10439,8 +10428,8 @@ static void cl_service(void)
     if (cl.cfd >= 0) {
         if (ev.now >= cl.cdeadline && cl.px) {
             char why[600];
-            strfmt(why, sizeof why, "cannot reach %s: proxy %s: no answer within %d s", cl.target,
-                   cl.pxc.shown, ALK_CONNECT_TIMEOUT_MS / 1000);
+            fmt_s(why, sizeof why, "cannot reach %s: proxy %s: no answer within %d s", cl.target,
+                  cl.pxc.shown, ALK_CONNECT_TIMEOUT_MS / 1000);
             cl_drop_connect();
             cl_unreachable(why);
             return;
@@ -10506,7 +10495,7 @@ static void cl_lost(struct ssh *c)
     }
     if (!was_up) { /* a reconnection attempt that did not make it */
         char why[600];
-        strfmt(why, sizeof why, "%s: %s: %s", cl.target, what, c->why);
+        fmt_s(why, sizeof why, "%s: %s: %s", cl.target, what, c->why);
         cl_unreachable(why);
         return;
     }
@@ -10586,7 +10575,7 @@ static void cl_proxy_url(int fd)
             s6->sin6_addr = in6addr_loopback;
         net_addr_str((struct sockaddr *)&ss, hp, sizeof hp);
     }
-    strfmt(cl.socks_url, sizeof cl.socks_url, "socks5h://%s", hp);
+    fmt_s(cl.socks_url, sizeof cl.socks_url, "socks5h://%s", hp);
 }
 
 /* Binds a listener; failures are fatal at start-up (exit 7). */
@@ -11361,7 +11350,7 @@ static int cfg_text(char *text, const char *path, enum cmd cmd, const uint8_t *g
                     why = "missing value";
                 } else if (o->arg && strcmp(o->arg, "FILE") == 0 && strncmp(v, "~/", 2) == 0) {
                     char full[PATH_MAX]; /* as the shell would on the command line */
-                    strfmt(full, sizeof full, "%s%s", home_dir(), v + 1);
+                    fmt_s(full, sizeof full, "%s%s", home_dir(), v + 1);
                     why = cfg_apply(o, full);
                 } else {
                     why = cfg_apply(o, v);
@@ -11472,10 +11461,10 @@ static int cfg_args(enum cmd cmd, int argc, char **argv)
     if (!config && cmd != C_KEYGEN && cmd != C_PUBKEY) {
         /* no -F: the default file, if there is one (a missing one is not an error) */
         if (cmd == C_SERVE && geteuid() == 0)
-            strfmt(defpath, sizeof defpath, "%s", ALK_SERVE_CONFIG_ROOT);
+            fmt_s(defpath, sizeof defpath, "%s", ALK_SERVE_CONFIG_ROOT);
         else
-            strfmt(defpath, sizeof defpath, "%s/%s", home_dir(),
-                   cmd == C_SERVE ? ALK_SERVE_CONFIG : ALK_CONNECT_CONFIG);
+            fmt_s(defpath, sizeof defpath, "%s/%s", home_dir(),
+                  cmd == C_SERVE ? ALK_SERVE_CONFIG : ALK_CONNECT_CONFIG);
         if (access(defpath, F_OK) == 0) config = defpath;
     }
     if (config) {
@@ -11627,15 +11616,15 @@ static int sv_key_allowed(struct ssh *c, const uint8_t pk[32], char *why, size_t
 {
     struct sockaddr_storage ss;
     if (sv_peer(c, &ss) != 0) {
-        strfmt(why, cap, "peer address unknown");
+        fmt_s(why, cap, "peer address unknown");
         return 0;
     }
     if (ak_find(&sv.keys->a, pk, (struct sockaddr *)&ss)) return 1;
     const struct ak_entry *e = ak_first(&sv.keys->a, pk);
     if (e)
-        strfmt(why, cap, "%s:%d: from= does not admit %s", cfg.auth_keys, e->line, c->peer);
+        fmt_s(why, cap, "%s:%d: from= does not admit %s", cfg.auth_keys, e->line, c->peer);
     else
-        strfmt(why, cap, "not in %s", cfg.auth_keys);
+        fmt_s(why, cap, "not in %s", cfg.auth_keys);
     return 0;
 }
 
@@ -11687,10 +11676,10 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
     }
     if (!str_eq(type, "direct-tcpip")) {
         char why[200];
-        strfmt(why, sizeof why,
-               "channel type %s is not offered: alknet opens direct-tcpip streams only "
-               "(ssh -N with -D, -L or -W)",
-               log_str(type));
+        fmt_s(why, sizeof why,
+              "channel type %s is not offered: alknet opens direct-tcpip streams only "
+              "(ssh -N with -D, -L or -W)",
+              log_str(type));
         sv_refuse(c, peer, OPEN_UNKNOWN_TYPE, "channel", why);
         return 0;
     }
@@ -11705,7 +11694,7 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
     char name[256], what[300], why[400];
     memcpy(name, host.p, host.n);
     name[host.n] = 0;
-    strfmt(what, sizeof what, "stream to %s:%lu", log_str(host), (unsigned long)port);
+    fmt_s(what, sizeof what, "stream to %s:%lu", log_str(host), (unsigned long)port);
     int bad = host.n == 0 || port == 0 || port > 65535;
     for (size_t i = 0; i < host.n; i++)
         bad |= host.p[i] <= 0x20 || host.p[i] >= 0x7f;
@@ -11721,16 +11710,16 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
         return 0;
     }
     if (!ak_open_ok(e, name, port)) {
-        strfmt(why, sizeof why,
-               "%s:%lu is not in this key's permitopen list (authorized_keys line %d)", name,
-               (unsigned long)port, e->line);
+        fmt_s(why, sizeof why,
+              "%s:%lu is not in this key's permitopen list (authorized_keys line %d)", name,
+              (unsigned long)port, e->line);
         sv_refuse(c, peer, OPEN_ADMIN_PROHIBITED, what, why);
         return 0;
     }
     int reserved = host.n > 7 && strncasecmp(name, "alknet-", 7) == 0;
     if (reserved && strcasecmp(name, "alknet-echo") != 0) {
-        strfmt(why, sizeof why, "%s is a reserved name this server does not serve (alknet-echo is)",
-               name);
+        fmt_s(why, sizeof why, "%s is a reserved name this server does not serve (alknet-echo is)",
+              name);
         sv_refuse(c, peer, OPEN_CONNECT_FAILED, what, why);
         return 0;
     }
@@ -11753,8 +11742,8 @@ static int sv_on_channel_open(struct ssh *c, struct rd *r)
         return 0;
     }
     if (c->ch_live >= c->max_channels) {
-        strfmt(why, sizeof why, "too many streams on this connection (--max-channels %u)",
-               c->max_channels);
+        fmt_s(why, sizeof why, "too many streams on this connection (--max-channels %u)",
+              c->max_channels);
         sv_refuse(c, peer, OPEN_NO_RESOURCE, what, why);
         return 0;
     }

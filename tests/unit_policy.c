@@ -303,7 +303,7 @@ static void t_pol_defaults(void)
         char why[300], want[64];
         CHECK(pol_check(&p, "x", 1, (const struct sockaddr *)&ss, why, sizeof why) == 0,
               "default %s does not deny its own network", d->allow);
-        strfmt(want, sizeof want, "--allow %s)", d->allow);
+        fmt_s(want, sizeof want, "--allow %s)", d->allow);
         CHECK(contains(why, want), "advice for %s: %s", d->allow, why);
         const char *e = pol_add(&p, 1, d->allow);
         CHECK(e == NULL, "advice '%s' is not a valid rule: %s", d->allow, e ? e : "");
@@ -915,7 +915,7 @@ static void t_ak_from(void)
     };
     for (size_t i = 0; i < ARRAY_LEN(c); i++) {
         char line[600];
-        strfmt(line, sizeof line, "from=\"%s\" %s", c[i].from, LA);
+        fmt_s(line, sizeof line, "from=\"%s\" %s", c[i].from, LA);
         struct ak a = parse1(line);
         if (a.n == 1) {
             int v = ak_from_ok(&a.e[0], SA(c[i].peer));
@@ -986,13 +986,13 @@ static void t_ak_open(void)
     size_t n = 0;
     for (int i = 0; i < AK_OPEN_MAX; i++)
         n += (size_t)snprintf(line + n, sizeof line - n, "permitopen=\"h%d:%d\",", i, i + 1);
-    strfmt(line + n - 1, sizeof line - n + 1, " %s", LA);
+    fmt_s(line + n - 1, sizeof line - n + 1, " %s", LA);
     a = parse1(line);
     CHECK(a.n == 1 && a.e[0].nopen == AK_OPEN_MAX && ak_open_ok(&a.e[0], "h63", 64) &&
               !ak_open_ok(&a.e[0], "h63", 63),
           "%d permitopen", AK_OPEN_MAX);
     ak_free(&a);
-    strfmt(line + n - 1, sizeof line - n + 1, ",permitopen=\"x:1\" %s", LA);
+    fmt_s(line + n - 1, sizeof line - n + 1, ",permitopen=\"x:1\" %s", LA);
     ak_parse(line, "ak", &a);
     CHECK(a.n == 0 && nwarn_with(&a, "too many permitopen= options") == 1, "%d permitopen",
           AK_OPEN_MAX + 1);
@@ -1021,7 +1021,7 @@ static void t_ak_restrict(void)
     };
     for (size_t i = 0; i < ARRAY_LEN(c); i++) {
         char line[300];
-        strfmt(line, sizeof line, "%s %s", c[i].opts, LA);
+        fmt_s(line, sizeof line, "%s %s", c[i].opts, LA);
         struct ak a = parse1(line);
         CHECK(a.n == 1 && a.e[0].no_fwd == (unsigned)c[i].nofwd, "%s: no_fwd %d, want %d",
               c[i].opts, a.n ? (int)a.e[0].no_fwd : -1, c[i].nofwd);

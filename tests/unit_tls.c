@@ -971,7 +971,7 @@ static ALK_PRINTF(3, 4) int run(char *out, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
-    strfmt(cmd, sizeof cmd, "( %s ) 2>&1", body);
+    fmt_s(cmd, sizeof cmd, "( %s ) 2>&1", body);
     fflush(stdout);
     FILE *f = popen(cmd, "r");
     if (!f) return -1;
@@ -988,7 +988,7 @@ static ALK_PRINTF(3, 4) int run(char *out, size_t cap, const char *fmt, ...)
 static int write_file(const char *name, const void *p, size_t n)
 {
     char path[256];
-    strfmt(path, sizeof path, "%s/%s", tmpdir, name);
+    fmt_s(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(p, 1, n, f) == n;
     if (f && fclose(f) != 0) ok = 0;
@@ -997,7 +997,7 @@ static int write_file(const char *name, const void *p, size_t n)
 static size_t read_file(const char *name, uint8_t *p, size_t cap)
 {
     char path[256];
-    strfmt(path, sizeof path, "%s/%s", tmpdir, name);
+    fmt_s(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     size_t n = fread(p, 1, cap, f);
@@ -1116,7 +1116,7 @@ static int serve(int lfd, unsigned conns, const uint8_t *cert, size_t certlen,
         if (strcmp(line, "ping\n") != 0) return 16;
         const char *sel = br_ssl_engine_get_selected_protocol(&sc.eng);
         char reply[64];
-        strfmt(reply, sizeof reply, "pong %s\n", sel ? sel : "-");
+        fmt_s(reply, sizeof reply, "pong %s\n", sel ? sel : "-");
         if (br_sslio_write_all(&io, reply, strlen(reply)) < 0 || br_sslio_close(&io) < 0)
             return 17;
         close(fd);
@@ -1164,8 +1164,8 @@ static void test_openssl(void)
         if (ta.tm_mon == 1 && ta.tm_mday == 29) ta.tm_mday = 28 + x509_leap(ta.tm_year + 1900L);
         strftime(sb, sizeof sb, "%b %e %H:%M:%S %Y GMT", &tb);
         strftime(sa, sizeof sa, "%b %e %H:%M:%S %Y GMT", &ta);
-        strfmt(wb, sizeof wb, "Not Before: %s", sb);
-        strfmt(wa, sizeof wa, "Not After : %s", sa);
+        fmt_s(wb, sizeof wb, "Not Before: %s", sb);
+        fmt_s(wa, sizeof wa, "Not After : %s", sa);
         CHECK(strstr(out, wb) != NULL, "%s", wb);
         CHECK(strstr(out, wa) != NULL, "%s", wa);
     }
@@ -1220,7 +1220,7 @@ static void test_openssl(void)
                  ov[i].newkey, tmpdir, ov[i].file, tmpdir, ov[i].file, ov[i].file, ov[i].file,
                  tmpdir, ov[i].file, tmpdir, ov[i].file);
         char fn[64];
-        strfmt(fn, sizeof fn, "%s.der", ov[i].file);
+        fmt_s(fn, sizeof fn, "%s.der", ov[i].file);
         size_t dn = read_file(fn, der, sizeof der);
         CHECK(st == 0 && dn > 0, "openssl req %s: %s", ov[i].newkey, out);
         openssl_pin(fn, pin2, sizeof pin2);
@@ -1276,7 +1276,7 @@ static void rm_tmpdir(void)
     char path[512];
     while (d && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        strfmt(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        fmt_s(path, sizeof path, "%s/%s", tmpdir, e->d_name);
         unlink(path);
     }
     if (d) closedir(d);
@@ -1330,7 +1330,7 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--seeds") == 0) return write_seeds(argv[2]);
     signal(SIGPIPE, SIG_IGN);
-    strfmt(tmpdir, sizeof tmpdir, "/tmp/unit_tls.XXXXXX");
+    fmt_s(tmpdir, sizeof tmpdir, "/tmp/unit_tls.XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;
